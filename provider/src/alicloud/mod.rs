@@ -1,0 +1,1 @@
+//! The Alibaba Cloud OpenAPI client: signing, credentials, endpoints, retries and typed calls.
