@@ -10,13 +10,16 @@ export PULUMI_HOME="${CACHE_DIR:-$HOME/.cache/pulumi-alicloud-rs}/pulumi-home-ge
 export PATH="$(dirname "$pulumi"):$PATH"
 
 proxy_pid=""
-trap '[[ -n "$proxy_pid" ]] && kill "$proxy_pid" 2>/dev/null || true' EXIT
+
+# sdk/go/go.mod and go.sum are ours, not generated: the generator replaces all of sdk/go, so keep them aside.
+keep="$(mktemp -d)"
+trap '[[ -n "$proxy_pid" ]] && kill "$proxy_pid" 2>/dev/null || true; rm -rf "$keep"' EXIT
 
 for lang in ${languages[@]}; do
-    case "$lang" in
-        go) rm -rf sdk/go/alicloud ;;
-        *) rm -rf "sdk/$lang" ;;
-    esac
+    if [[ "$lang" == go ]]; then
+        cp sdk/go/go.mod sdk/go/go.sum "$keep/"
+    fi
+    rm -rf "sdk/$lang"
     if [[ "$lang" == dotnet && -z "$proxy_pid" ]]; then
         logo_url="$(python3 -c 'import json; print(json.load(open("schema.json"))["logoUrl"])')"
         coproc LOGO { exec python3 tools/logo-proxy.py "$logo_url" docs/logo.png; }
@@ -25,5 +28,8 @@ for lang in ${languages[@]}; do
         export HTTP_PROXY="http://127.0.0.1:$port" http_proxy="http://127.0.0.1:$port"
     fi
     "$pulumi" package gen-sdk schema.json --language "$lang" --out sdk >/dev/null
+    if [[ "$lang" == go ]]; then
+        cp "$keep/go.mod" "$keep/go.sum" sdk/go/
+    fi
     echo "generated sdk/$lang"
 done

@@ -15,7 +15,7 @@ echo "ok"
 echo "== Python SDK: install into a venv and import"
 venv="$("$root/tools/venv.sh" sdk-check "$root/tests/sdk/requirements.txt")"
 cp -r "$root/sdk/python" "$work/python"
-"$venv/bin/pip" install -q --disable-pip-version-check --force-reinstall --no-deps "$work/python"
+"$venv/bin/pip" install -q --disable-pip-version-check "$work/python"
 "$venv/bin/python" - <<'PY'
 import pulumi_alicloud_rs as alicloud
 from pulumi_alicloud_rs import ecs, ecd

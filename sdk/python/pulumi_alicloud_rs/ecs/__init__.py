@@ -3,7 +3,7 @@
 # *** Do not edit by hand unless you're certain you know what you are doing! ***
 
 import builtins
-from . import _utilities
+from .. import _utilities
 import typing
 # Export this package's modules as members:
 from .image_share_permission import *
