@@ -58,7 +58,29 @@ check-sdk: tools
 
 .PHONY: test-rust
 test-rust:
+	cargo build --workspace --bins
 	cargo test --workspace
 
+.PHONY: test-vectors
+test-vectors:
+	provider/tests/vectors/crosscheck.sh
+
+.PHONY: test-emulator-sdk
+test-emulator-sdk:
+	cargo build -p alicloud-emulator
+	emulator/tests/sdk/run.sh
+
+.PHONY: test-cli
+test-cli: tools
+	cargo build -p pulumi-resource-alicloud
+	venv="$$(tools/venv.sh cli tests/cli/requirements.txt)"; "$$venv/bin/python" -m pytest -q tests/cli
+
+# The end-to-end suite runs last: its pytest summary closes the output.
 .PHONY: test
-test: tools lint check-sdk-drift check-sdk test-rust
+test: tools lint check-sdk-drift check-sdk test-rust test-vectors test-emulator-sdk test-cli test-e2e
+
+.PHONY: bench
+bench: tools
+	cargo build --release -p pulumi-resource-alicloud -p alicloud-emulator
+	tests/bench/bench.py
+	cargo run -q --release -p alicloud-emulator --bin emulator-bench
