@@ -1,11 +1,46 @@
-//! Pulumi native resource provider for Alibaba Cloud.
+//! Pulumi native resource provider for Alibaba Cloud: ECS image sharing and Elastic Cloud Desktop images.
 
-/// Generated Pulumi protocol types (`pulumirpc`) and the well-known types they use.
+pub mod alicloud;
+pub mod check;
+pub mod config;
+pub mod diff;
+pub mod engine;
+pub mod resources;
+pub mod schema;
+pub mod server;
+pub mod values;
+
+/// Generated Pulumi protocol types (`pulumirpc`).
 pub mod proto {
     #![allow(clippy::all, missing_docs)]
+    /// The Pulumi provider, engine and plugin protocol.
     pub mod pulumirpc {
         tonic::include_proto!("pulumirpc");
     }
 }
 
-pub mod alicloud;
+use std::future::Future;
+use std::sync::Arc;
+
+use tokio::net::TcpListener;
+use tonic::transport::server::TcpIncoming;
+
+use proto::pulumirpc::resource_provider_server::ResourceProviderServer;
+
+/// Large enough for any schema or state the engine exchanges with us.
+const MAX_MESSAGE_BYTES: usize = 256 * 1024 * 1024;
+
+/// Serves the provider on `listener` until `shutdown` completes.
+pub async fn serve(
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), tonic::transport::Error> {
+    let provider = server::Provider::new(Arc::new(alicloud::SystemEnvironment));
+    let service = ResourceProviderServer::new(provider)
+        .max_decoding_message_size(MAX_MESSAGE_BYTES)
+        .max_encoding_message_size(MAX_MESSAGE_BYTES);
+    tonic::transport::Server::builder()
+        .add_service(service)
+        .serve_with_incoming_shutdown(TcpIncoming::from(listener), shutdown)
+        .await
+}

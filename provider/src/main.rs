@@ -1,1 +1,78 @@
-fn main() {}
+//! `pulumi-resource-alicloud`: the plugin binary the Pulumi engine starts.
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use std::sync::Mutex;
+use tokio::net::TcpListener;
+use tokio::signal::unix::{SignalKind, signal};
+
+use tracing_subscriber::EnvFilter;
+use tracing_subscriber::fmt::format::FmtSpan;
+
+async fn shutdown_signal() {
+    let Ok(mut term) = signal(SignalKind::terminate()) else {
+        return std::future::pending().await;
+    };
+    tokio::select! {
+        _ = term.recv() => {},
+        _ = tokio::signal::ctrl_c() => {},
+    }
+}
+
+/// stdout belongs to the engine (the port). Logs go to stderr, or to the file named by
+/// PULUMI_ALICLOUD_LOG_FILE, filtered by PULUMI_ALICLOUD_LOG (default `warn`). Spans are logged when they
+/// open and close, so each RPC's start and duration can be read back.
+fn init_logging() {
+    let filter =
+        EnvFilter::try_from_env("PULUMI_ALICLOUD_LOG").unwrap_or_else(|_| EnvFilter::new("warn"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_span_events(FmtSpan::NEW | FmtSpan::CLOSE)
+        .with_ansi(false);
+    let file = std::env::var_os("PULUMI_ALICLOUD_LOG_FILE").and_then(|path| {
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .ok()
+    });
+    match file {
+        Some(file) => builder.with_writer(Mutex::new(file)).init(),
+        None => builder.with_writer(std::io::stderr).init(),
+    }
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    init_logging();
+    let listener = match TcpListener::bind("127.0.0.1:0").await {
+        Ok(l) => l,
+        Err(err) => {
+            eprintln!("error: cannot listen on 127.0.0.1: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let port = match listener.local_addr() {
+        Ok(addr) => addr.port(),
+        Err(err) => {
+            eprintln!("error: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let mut stdout = std::io::stdout().lock();
+    if writeln!(stdout, "{port}")
+        .and_then(|_| stdout.flush())
+        .is_err()
+    {
+        return ExitCode::FAILURE;
+    }
+    drop(stdout);
+    match pulumi_resource_alicloud::serve(listener, shutdown_signal()).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}

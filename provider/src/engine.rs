@@ -1,0 +1,68 @@
+//! The connection back to the Pulumi engine, used to show progress of long waits.
+
+use std::sync::RwLock;
+
+use tonic::transport::{Channel, Endpoint};
+
+use crate::proto::pulumirpc::{LogRequest, LogSeverity, engine_client::EngineClient};
+use crate::resources::Progress;
+
+/// The engine's address, learned from Handshake or Attach.
+#[derive(Default)]
+pub struct Engine {
+    client: RwLock<Option<EngineClient<Channel>>>,
+}
+
+impl Engine {
+    /// Remembers the engine's address; the connection is made on first use.
+    pub fn connect(&self, address: &str) {
+        if address.is_empty() {
+            return;
+        }
+        match Endpoint::from_shared(format!("http://{address}")) {
+            Ok(endpoint) => {
+                let client = EngineClient::new(endpoint.connect_lazy());
+                if let Ok(mut slot) = self.client.write() {
+                    *slot = Some(client);
+                }
+            }
+            Err(err) => tracing::warn!(address, %err, "ignoring an unusable engine address"),
+        }
+    }
+
+    /// A progress reporter for one resource.
+    pub fn progress(&self, urn: &str) -> EngineProgress {
+        EngineProgress {
+            client: self.client.read().ok().and_then(|c| c.clone()),
+            urn: urn.to_string(),
+        }
+    }
+}
+
+/// Sends ephemeral progress messages for one resource to the engine.
+pub struct EngineProgress {
+    client: Option<EngineClient<Channel>>,
+    urn: String,
+}
+
+impl Progress for EngineProgress {
+    fn report(&self, message: String) {
+        tracing::info!(urn = %self.urn, "{message}");
+        let Some(mut client) = self.client.clone() else {
+            return;
+        };
+        let request = LogRequest {
+            severity: LogSeverity::Info as i32,
+            message,
+            urn: self.urn.clone(),
+            stream_id: 0,
+            ephemeral: true,
+        };
+        // Progress is advisory: a lost message must never hold up or fail the operation.
+        tokio::spawn(async move {
+            if let Err(err) = client.log(request).await {
+                tracing::debug!(%err, "engine log failed");
+            }
+        });
+    }
+}

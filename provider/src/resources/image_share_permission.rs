@@ -1,0 +1,203 @@
+//! `alicloud:ecs:ImageSharePermission`: one custom ECS image shared with one account.
+//! Id: `<imageId>:<accountId>`.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use serde_json::Value;
+
+use super::{Created, Ctx, Observed, Resource, ResourceError, Timeouts};
+use crate::check::{self, Failure};
+use crate::schema::ResourceSpec;
+use crate::values::{self, Props};
+
+const IMAGE_ID: &str = "imageId";
+const ACCOUNT_ID: &str = "accountId";
+
+/// The image share resource.
+pub struct ImageSharePermission {
+    spec: &'static ResourceSpec,
+}
+
+impl ImageSharePermission {
+    /// The resource token.
+    pub const TOKEN: &'static str = "alicloud:ecs:ImageSharePermission";
+
+    /// A resource bound to its schema.
+    pub fn new(spec: &'static ResourceSpec) -> Self {
+        ImageSharePermission { spec }
+    }
+
+    fn props(image_id: &str, account_id: &str) -> Props {
+        let mut p = Props::new();
+        p.insert(IMAGE_ID.into(), Value::String(image_id.into()));
+        p.insert(ACCOUNT_ID.into(), Value::String(account_id.into()));
+        p
+    }
+
+    /// Whether the share exists now; `None` when the image itself is gone.
+    async fn is_shared(
+        ctx: &Ctx<'_>,
+        image_id: &str,
+        account_id: &str,
+    ) -> Result<Option<bool>, ResourceError> {
+        let accounts = ctx
+            .client
+            .list_image_share_accounts(&ctx.call, image_id)
+            .await?;
+        Ok(accounts.map(|a| a.iter().any(|a| a == account_id)))
+    }
+}
+
+/// Splits `<imageId>:<accountId>`.
+pub fn parse_id(id: &str) -> Result<(&str, &str), ResourceError> {
+    match id.split_once(':') {
+        Some((image, account))
+            if check::id_with_prefix(IMAGE_ID, image, "m-", "m-x").is_none()
+                && check::account_id(ACCOUNT_ID, account).is_none() =>
+        {
+            Ok((image, account))
+        }
+        _ => Err(ResourceError::InvalidId(format!(
+            "invalid ImageSharePermission id {id:?}: expected <imageId>:<accountId>, \
+             e.g. m-bp1g7004ksh0oeuc6ps1:1234567890123456"
+        ))),
+    }
+}
+
+#[async_trait]
+impl Resource for ImageSharePermission {
+    fn spec(&self) -> &ResourceSpec {
+        self.spec
+    }
+
+    fn timeouts(&self) -> Timeouts {
+        Timeouts {
+            create: Duration::from_secs(5 * 60),
+            update: Duration::from_secs(5 * 60),
+            delete: Duration::from_secs(5 * 60),
+        }
+    }
+
+    fn validate(&self, news: &Props) -> Vec<Failure> {
+        let mut failures = Vec::new();
+        if let Some(v) = values::get_str(news, IMAGE_ID) {
+            failures.extend(check::id_with_prefix(
+                IMAGE_ID,
+                v,
+                "m-",
+                "m-bp1g7004ksh0oeuc6ps1",
+            ));
+        }
+        if let Some(v) = values::get_str(news, ACCOUNT_ID) {
+            failures.extend(check::account_id(ACCOUNT_ID, v));
+        }
+        failures
+    }
+
+    async fn create(&self, ctx: &Ctx<'_>, inputs: &Props) -> Result<Created, ResourceError> {
+        let (Some(image_id), Some(account_id)) = (
+            values::get_str(inputs, IMAGE_ID),
+            values::get_str(inputs, ACCOUNT_ID),
+        ) else {
+            return Err(ResourceError::Failed(
+                "imageId and accountId must be known to share an image".into(),
+            ));
+        };
+        if let Err(err) = ctx
+            .client
+            .add_image_share_accounts(&ctx.call, image_id, &[account_id.to_string()])
+            .await
+        {
+            // The call may have taken effect before it failed (a dropped connection): look before failing.
+            if Self::is_shared(ctx, image_id, account_id)
+                .await
+                .ok()
+                .flatten()
+                != Some(true)
+            {
+                return Err(err.into());
+            }
+            tracing::info!(image_id, account_id, error = %err, "share exists although the call reported an error");
+        }
+        Ok(Created {
+            id: format!("{image_id}:{account_id}"),
+            outputs: Self::props(image_id, account_id),
+        })
+    }
+
+    async fn read(
+        &self,
+        ctx: &Ctx<'_>,
+        id: &str,
+        _state: &Props,
+    ) -> Result<Option<Observed>, ResourceError> {
+        let (image_id, account_id) = parse_id(id)?;
+        match Self::is_shared(ctx, image_id, account_id).await? {
+            Some(true) => {
+                let props = Self::props(image_id, account_id);
+                Ok(Some(Observed {
+                    id: id.to_string(),
+                    outputs: props.clone(),
+                    inputs: props,
+                }))
+            }
+            _ => Ok(None),
+        }
+    }
+
+    async fn update(
+        &self,
+        _ctx: &Ctx<'_>,
+        id: &str,
+        _olds: &Props,
+        _news: &Props,
+    ) -> Result<Props, ResourceError> {
+        // Every input replaces the resource, so the engine never asks for an update.
+        Err(ResourceError::Failed(format!(
+            "ImageSharePermission {id} cannot be updated in place; its inputs force a replacement"
+        )))
+    }
+
+    async fn delete(&self, ctx: &Ctx<'_>, id: &str, _state: &Props) -> Result<(), ResourceError> {
+        let (image_id, account_id) = parse_id(id)?;
+        match ctx
+            .client
+            .remove_image_share_accounts(&ctx.call, image_id, &[account_id.to_string()])
+            .await
+        {
+            Ok(()) => Ok(()),
+            Err(err) if err.is_not_found() => Ok(()),
+            Err(err) => match Self::is_shared(ctx, image_id, account_id).await {
+                Ok(Some(true)) | Err(_) => Err(err.into()),
+                // The share (or the whole image) is gone: that is what delete wanted.
+                Ok(Some(false) | None) => Ok(()),
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_parse() {
+        assert_eq!(parse_id("m-bp1abc:123").unwrap(), ("m-bp1abc", "123"));
+        for bad in [
+            "",
+            "m-abc",
+            "m-abc:",
+            ":123",
+            "m-abc:12a",
+            "x-abc:123",
+            "m-abc:123:4",
+        ] {
+            let err = parse_id(bad).unwrap_err();
+            assert!(
+                err.to_string().contains("<imageId>:<accountId>"),
+                "{bad:?}: {err}"
+            );
+        }
+    }
+}

@@ -1,0 +1,156 @@
+//! The resources this provider manages, one file each, behind one [`Resource`] trait.
+
+mod ecd_image;
+mod image_share_permission;
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+
+use crate::alicloud::{self, CallContext, Client};
+use crate::check::Failure;
+use crate::diff;
+use crate::schema::{ResourceSpec, Schema};
+use crate::values::Props;
+
+pub use ecd_image::EcdImage;
+pub use image_share_permission::ImageSharePermission;
+
+/// Where a resource reports progress of long waits (shown by the engine while it runs).
+pub trait Progress: Send + Sync {
+    /// Reports one ephemeral progress message.
+    fn report(&self, message: String);
+}
+
+/// What a resource operation gets to work with.
+pub struct Ctx<'a> {
+    /// The Alibaba API client.
+    pub client: &'a Client,
+    /// Deadline and cancellation for this operation.
+    pub call: CallContext,
+    /// Progress reporting for this resource.
+    pub progress: &'a dyn Progress,
+}
+
+/// A resource that was created.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Created {
+    /// The provider id.
+    pub id: String,
+    /// The output properties.
+    pub outputs: Props,
+}
+
+/// A resource as found by Read.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Observed {
+    /// The provider id.
+    pub id: String,
+    /// The output properties.
+    pub outputs: Props,
+    /// The inputs that would produce this resource (for import and `.get`).
+    pub inputs: Props,
+}
+
+/// Default operation timeouts, used when the program sets no `customTimeouts`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timeouts {
+    /// Create.
+    pub create: Duration,
+    /// Update.
+    pub update: Duration,
+    /// Delete.
+    pub delete: Duration,
+}
+
+/// Why a resource operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ResourceError {
+    /// The id is not of this resource's form.
+    #[error("{0}")]
+    InvalidId(String),
+    /// An Alibaba API call failed.
+    #[error(transparent)]
+    Api(#[from] alicloud::Error),
+    /// Something was created but the operation did not complete; the id must be kept in state.
+    #[error("{reason}")]
+    Partial {
+        /// The id of what exists.
+        id: String,
+        /// Its last known outputs.
+        outputs: Props,
+        /// Why the operation did not complete.
+        reason: String,
+    },
+    /// The operation failed and left nothing behind.
+    #[error("{0}")]
+    Failed(String),
+}
+
+/// One resource type: its schema, its validation, and its CRUD against the Alibaba API.
+#[async_trait]
+pub trait Resource: Send + Sync {
+    /// This resource's part of the schema.
+    fn spec(&self) -> &ResourceSpec;
+
+    /// This resource's exceptions to the generic Diff.
+    fn diff_rules(&self) -> diff::Rules<'static> {
+        diff::Rules::default()
+    }
+
+    /// Default timeouts.
+    fn timeouts(&self) -> Timeouts;
+
+    /// Resource-specific checks of known input values (formats, lengths).
+    fn validate(&self, news: &Props) -> Vec<Failure>;
+
+    /// Creates the resource from checked inputs.
+    async fn create(&self, ctx: &Ctx<'_>, inputs: &Props) -> Result<Created, ResourceError>;
+
+    /// Reads the resource by id; `None` when it no longer exists. `state` is the last known state (empty on
+    /// import and `.get`).
+    async fn read(
+        &self,
+        ctx: &Ctx<'_>,
+        id: &str,
+        state: &Props,
+    ) -> Result<Option<Observed>, ResourceError>;
+
+    /// Applies in-place changes; returns the new outputs.
+    async fn update(
+        &self,
+        ctx: &Ctx<'_>,
+        id: &str,
+        olds: &Props,
+        news: &Props,
+    ) -> Result<Props, ResourceError>;
+
+    /// Deletes the resource; succeeds when it is already gone.
+    async fn delete(&self, ctx: &Ctx<'_>, id: &str, state: &Props) -> Result<(), ResourceError>;
+}
+
+/// Every resource this provider knows, by token.
+pub fn registry(schema: &'static Schema) -> Vec<Box<dyn Resource>> {
+    let spec = |token: &str| {
+        // Both tokens are in the embedded schema; the schema tests guard it.
+        schema
+            .resource(token)
+            .unwrap_or_else(|| panic!("schema.json lacks {token}"))
+    };
+    vec![
+        Box::new(ImageSharePermission::new(spec(ImageSharePermission::TOKEN))),
+        Box::new(EcdImage::new(spec(EcdImage::TOKEN))),
+    ]
+}
+
+/// Copies the named properties that are set in `from`.
+pub(crate) fn pick(from: &Props, names: &[String]) -> Props {
+    names
+        .iter()
+        .filter_map(|n| {
+            from.get(n)
+                .filter(|v| !v.is_null())
+                .map(|v| (n.clone(), v.clone()))
+        })
+        .collect()
+}

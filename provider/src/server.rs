@@ -1,0 +1,468 @@
+//! The gRPC `ResourceProvider`: request plumbing only. Resource knowledge lives in `resources/`.
+
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use prost::Message;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+use tonic::codegen::Bytes;
+use tonic::{Code, Request, Response, Status};
+use tracing::Instrument;
+
+use crate::alicloud::{self, CallContext, Client, Environment};
+use crate::check::{self, Failure};
+use crate::config;
+use crate::diff;
+use crate::engine::Engine;
+use crate::proto::pulumirpc::{
+    self, CheckFailure, CheckRequest, CheckResponse, ConfigureRequest, ConfigureResponse,
+    CreateRequest, CreateResponse, DeleteRequest, DiffRequest, DiffResponse,
+    ErrorResourceInitFailed, GetSchemaRequest, GetSchemaResponse, PluginAttach, PluginInfo,
+    ProviderHandshakeRequest, ProviderHandshakeResponse, ReadRequest, ReadResponse, UpdateRequest,
+    UpdateResponse, resource_provider_server::ResourceProvider,
+};
+use crate::resources::{self, Ctx, Resource, ResourceError};
+use crate::schema::{SCHEMA_JSON, Schema};
+use crate::values::{self, Props};
+
+/// The provider service.
+pub struct Provider {
+    schema: &'static Schema,
+    resources: Vec<Box<dyn Resource>>,
+    env: Arc<dyn Environment>,
+    client: RwLock<Option<Client>>,
+    cancel: CancellationToken,
+    engine: Engine,
+}
+
+/// `google.rpc.Status`, the envelope for typed error details.
+#[derive(Clone, PartialEq, Message)]
+struct RpcStatus {
+    #[prost(int32, tag = "1")]
+    code: i32,
+    #[prost(string, tag = "2")]
+    message: String,
+    #[prost(message, repeated, tag = "3")]
+    details: Vec<prost_types::Any>,
+}
+
+fn check_failures(failures: Vec<Failure>) -> Vec<CheckFailure> {
+    failures
+        .into_iter()
+        .map(|f| CheckFailure {
+            property: f.property,
+            reason: f.reason,
+        })
+        .collect()
+}
+
+/// A span around one resource RPC; opened and closed in the log, so its duration can be measured.
+fn rpc_span(method: &'static str, urn: &str) -> tracing::Span {
+    tracing::info_span!("rpc", method, urn = %urn)
+}
+
+/// The operation timeout: the program's `customTimeouts` when set, else the resource's default.
+fn timeout(requested_seconds: f64, default: Duration) -> Duration {
+    if requested_seconds > 0.0 && requested_seconds.is_finite() {
+        Duration::from_secs_f64(requested_seconds)
+    } else {
+        default
+    }
+}
+
+/// Properties for a preview: the inputs, with every output the inputs do not determine left unknown.
+fn preview_outputs(resource: &dyn Resource, inputs: &Props) -> Props {
+    let mut out = inputs.clone();
+    for name in &resource.spec().outputs {
+        if !resource.spec().inputs.contains(name) {
+            out.insert(name.clone(), values::unknown());
+        }
+    }
+    out
+}
+
+/// Maps a resource failure to a gRPC status; a partial failure carries what exists so the engine keeps it.
+fn status(err: ResourceError, inputs: &Props) -> Status {
+    match err {
+        ResourceError::InvalidId(msg) => Status::invalid_argument(msg),
+        ResourceError::Partial {
+            id,
+            outputs,
+            reason,
+        } => {
+            let detail = ErrorResourceInitFailed {
+                id,
+                properties: Some(values::to_struct(&outputs)),
+                reasons: vec![reason.clone()],
+                inputs: Some(values::to_struct(inputs)),
+                refresh_before_update: false,
+            };
+            let envelope = RpcStatus {
+                code: Code::Unknown as i32,
+                message: reason.clone(),
+                details: vec![prost_types::Any {
+                    type_url: "type.googleapis.com/pulumirpc.ErrorResourceInitFailed".into(),
+                    value: detail.encode_to_vec(),
+                }],
+            };
+            Status::with_details(Code::Unknown, reason, Bytes::from(envelope.encode_to_vec()))
+        }
+        ResourceError::Api(alicloud::Error::Cancelled) => {
+            Status::cancelled("the operation was cancelled")
+        }
+        other => Status::unknown(other.to_string()),
+    }
+}
+
+impl Provider {
+    /// A provider reading credentials and settings from `env`.
+    pub fn new(env: Arc<dyn Environment>) -> Self {
+        let schema = Schema::embedded();
+        Provider {
+            schema,
+            resources: resources::registry(schema),
+            env,
+            client: RwLock::new(None),
+            cancel: CancellationToken::new(),
+            engine: Engine::default(),
+        }
+    }
+
+    fn resource(&self, urn: &str) -> Result<&dyn Resource, Status> {
+        // urn:pulumi:<stack>::<project>::<qualified type>::<name>; the type's last segment is the token.
+        let qualified = urn.split("::").nth(2).unwrap_or_default();
+        let token = qualified.rsplit('$').next().unwrap_or_default();
+        self.resources
+            .iter()
+            .find(|r| r.spec().token == token)
+            .map(|r| r.as_ref())
+            .ok_or_else(|| {
+                Status::invalid_argument(format!("unknown resource type {token:?} (urn {urn})"))
+            })
+    }
+
+    fn client(&self) -> Result<Client, Status> {
+        self.client
+            .read()
+            .ok()
+            .and_then(|c| c.clone())
+            .ok_or_else(|| Status::failed_precondition("the alicloud provider is not configured"))
+    }
+
+    fn call_context(&self, timeout: Duration) -> CallContext {
+        CallContext {
+            deadline: Instant::now() + timeout,
+            cancel: self.cancel.child_token(),
+        }
+    }
+}
+
+#[tonic::async_trait]
+impl ResourceProvider for Provider {
+    async fn handshake(
+        &self,
+        request: Request<ProviderHandshakeRequest>,
+    ) -> Result<Response<ProviderHandshakeResponse>, Status> {
+        self.engine.connect(&request.get_ref().engine_address);
+        Ok(Response::new(ProviderHandshakeResponse {
+            accept_secrets: true,
+            accept_resources: true,
+            accept_outputs: false,
+            supports_autonaming_configuration: false,
+        }))
+    }
+
+    async fn get_schema(
+        &self,
+        request: Request<GetSchemaRequest>,
+    ) -> Result<Response<GetSchemaResponse>, Status> {
+        let req = request.get_ref();
+        if !req.subpackage_name.is_empty() {
+            return Err(Status::not_found(format!(
+                "alicloud has no subpackage {:?}",
+                req.subpackage_name
+            )));
+        }
+        Ok(Response::new(GetSchemaResponse {
+            schema: SCHEMA_JSON.to_string(),
+        }))
+    }
+
+    async fn check_config(
+        &self,
+        request: Request<CheckRequest>,
+    ) -> Result<Response<CheckResponse>, Status> {
+        let mut news = values::from_struct(request.get_ref().news.as_ref());
+        let failures = config::validate(&self.schema.config, &news);
+        config::protect_secrets(&self.schema.config, &mut news);
+        Ok(Response::new(CheckResponse {
+            inputs: Some(values::to_struct(&news)),
+            failures: check_failures(failures),
+        }))
+    }
+
+    async fn diff_config(
+        &self,
+        request: Request<DiffRequest>,
+    ) -> Result<Response<DiffResponse>, Status> {
+        let req = request.get_ref();
+        let olds = values::from_struct(req.old_inputs.as_ref().or(req.olds.as_ref()));
+        let news = values::from_struct(req.news.as_ref());
+        let mut changed: Vec<String> = self
+            .schema
+            .config
+            .variables
+            .iter()
+            .filter(|k| olds.get(*k).map(values::reveal) != news.get(*k).map(values::reveal))
+            .cloned()
+            .collect();
+        changed.sort();
+        // Resources live in one region: moving the provider to another one means new resources.
+        let replaces = changed.iter().filter(|k| *k == "region").cloned().collect();
+        Ok(Response::new(DiffResponse {
+            changes: if changed.is_empty() {
+                pulumirpc::diff_response::DiffChanges::DiffNone
+            } else {
+                pulumirpc::diff_response::DiffChanges::DiffSome
+            } as i32,
+            replaces,
+            diffs: changed,
+            ..Default::default()
+        }))
+    }
+
+    async fn configure(
+        &self,
+        request: Request<ConfigureRequest>,
+    ) -> Result<Response<ConfigureResponse>, Status> {
+        let req = request.get_ref();
+        let props = match &req.args {
+            Some(args) => values::from_struct(Some(args)),
+            None => config::from_variables(&self.schema.name, &req.variables),
+        };
+        let failures = config::validate(&self.schema.config, &props);
+        if !failures.is_empty() {
+            let text: Vec<String> = failures.iter().map(|f| f.reason.clone()).collect();
+            return Err(Status::invalid_argument(format!(
+                "invalid alicloud configuration: {}",
+                text.join("; ")
+            )));
+        }
+        let settings = alicloud::resolve_client_config(&config::inputs(&props), self.env.as_ref())
+            .map_err(|e| Status::failed_precondition(e.to_string()))?;
+        tracing::info!(region = %settings.region, "configured");
+        let client =
+            Client::new(settings).map_err(|e| Status::failed_precondition(e.to_string()))?;
+        if let Ok(mut slot) = self.client.write() {
+            *slot = Some(client);
+        }
+        Ok(Response::new(ConfigureResponse {
+            accept_secrets: true,
+            supports_preview: true,
+            accept_resources: true,
+            accept_outputs: false,
+            supports_autonaming_configuration: false,
+        }))
+    }
+
+    async fn check(
+        &self,
+        request: Request<CheckRequest>,
+    ) -> Result<Response<CheckResponse>, Status> {
+        let span = rpc_span("Check", &request.get_ref().urn);
+        async move {
+            let req = request.get_ref();
+            let resource = self.resource(&req.urn)?;
+            let olds = values::from_struct(req.olds.as_ref());
+            let news = values::from_struct(req.news.as_ref());
+            let mut failures = check::check_schema(
+                resource.spec(),
+                resource.diff_rules().unobservable,
+                &olds,
+                &news,
+            );
+            failures.extend(resource.validate(&news));
+            Ok(Response::new(CheckResponse {
+                inputs: Some(values::to_struct(&news)),
+                failures: check_failures(failures),
+            }))
+        }
+        .instrument(span)
+        .await
+    }
+
+    async fn diff(&self, request: Request<DiffRequest>) -> Result<Response<DiffResponse>, Status> {
+        let span = rpc_span("Diff", &request.get_ref().urn);
+        async move {
+            let req = request.get_ref();
+            let resource = self.resource(&req.urn)?;
+            let plan = diff::plan(
+                resource.spec(),
+                resource.diff_rules(),
+                &values::from_struct(req.olds.as_ref()),
+                &values::from_struct(req.old_inputs.as_ref()),
+                &values::from_struct(req.news.as_ref()),
+                &req.ignore_changes,
+            );
+            Ok(Response::new(plan.into_response()))
+        }
+        .instrument(span)
+        .await
+    }
+
+    async fn create(
+        &self,
+        request: Request<CreateRequest>,
+    ) -> Result<Response<CreateResponse>, Status> {
+        let span = rpc_span("Create", &request.get_ref().urn);
+        async move {
+            let req = request.get_ref();
+            let resource = self.resource(&req.urn)?;
+            let inputs = values::from_struct(req.properties.as_ref());
+            if req.preview {
+                return Ok(Response::new(CreateResponse {
+                    id: String::new(),
+                    properties: Some(values::to_struct(&preview_outputs(resource, &inputs))),
+                    refresh_before_update: false,
+                }));
+            }
+            let client = self.client()?;
+            let progress = self.engine.progress(&req.urn);
+            let ctx = Ctx {
+                client: &client,
+                call: self.call_context(timeout(req.timeout, resource.timeouts().create)),
+                progress: &progress,
+            };
+            let created = resource
+                .create(&ctx, &inputs)
+                .await
+                .map_err(|e| status(e, &inputs))?;
+            Ok(Response::new(CreateResponse {
+                id: created.id,
+                properties: Some(values::to_struct(&created.outputs)),
+                refresh_before_update: false,
+            }))
+        }
+        .instrument(span)
+        .await
+    }
+
+    async fn read(&self, request: Request<ReadRequest>) -> Result<Response<ReadResponse>, Status> {
+        let span = rpc_span("Read", &request.get_ref().urn);
+        async move {
+            let req = request.get_ref();
+            let resource = self.resource(&req.urn)?;
+            let state = values::from_struct(req.properties.as_ref());
+            let client = self.client()?;
+            let progress = self.engine.progress(&req.urn);
+            let ctx = Ctx {
+                client: &client,
+                call: self.call_context(resource.timeouts().create),
+                progress: &progress,
+            };
+            let found = resource
+                .read(&ctx, &req.id, &state)
+                .await
+                .map_err(|e| status(e, &state))?;
+            Ok(Response::new(match found {
+                // Gone: an empty id tells the engine to drop it from the state.
+                None => ReadResponse::default(),
+                Some(o) => ReadResponse {
+                    id: o.id,
+                    properties: Some(values::to_struct(&o.outputs)),
+                    inputs: Some(values::to_struct(&o.inputs)),
+                    refresh_before_update: false,
+                },
+            }))
+        }
+        .instrument(span)
+        .await
+    }
+
+    async fn update(
+        &self,
+        request: Request<UpdateRequest>,
+    ) -> Result<Response<UpdateResponse>, Status> {
+        let span = rpc_span("Update", &request.get_ref().urn);
+        async move {
+            let req = request.get_ref();
+            let resource = self.resource(&req.urn)?;
+            let olds = values::from_struct(req.olds.as_ref());
+            let news = values::from_struct(req.news.as_ref());
+            if req.preview {
+                let mut out = preview_outputs(resource, &news);
+                // Outputs the update does not touch keep their known values.
+                for (k, v) in &olds {
+                    if !resource.spec().inputs.contains(k)
+                        && !values::is_unknown(v)
+                        && out.get(k).is_some_and(values::is_unknown)
+                    {
+                        out.insert(k.clone(), v.clone());
+                    }
+                }
+                return Ok(Response::new(UpdateResponse {
+                    properties: Some(values::to_struct(&out)),
+                    refresh_before_update: false,
+                }));
+            }
+            let client = self.client()?;
+            let progress = self.engine.progress(&req.urn);
+            let ctx = Ctx {
+                client: &client,
+                call: self.call_context(timeout(req.timeout, resource.timeouts().update)),
+                progress: &progress,
+            };
+            let outputs = resource
+                .update(&ctx, &req.id, &olds, &news)
+                .await
+                .map_err(|e| status(e, &news))?;
+            Ok(Response::new(UpdateResponse {
+                properties: Some(values::to_struct(&outputs)),
+                refresh_before_update: false,
+            }))
+        }
+        .instrument(span)
+        .await
+    }
+
+    async fn delete(&self, request: Request<DeleteRequest>) -> Result<Response<()>, Status> {
+        let span = rpc_span("Delete", &request.get_ref().urn);
+        async move {
+            let req = request.get_ref();
+            let resource = self.resource(&req.urn)?;
+            let state = values::from_struct(req.properties.as_ref());
+            let client = self.client()?;
+            let progress = self.engine.progress(&req.urn);
+            let ctx = Ctx {
+                client: &client,
+                call: self.call_context(timeout(req.timeout, resource.timeouts().delete)),
+                progress: &progress,
+            };
+            resource
+                .delete(&ctx, &req.id, &state)
+                .await
+                .map_err(|e| status(e, &state))?;
+            Ok(Response::new(()))
+        }
+        .instrument(span)
+        .await
+    }
+
+    async fn cancel(&self, _request: Request<()>) -> Result<Response<()>, Status> {
+        tracing::info!("cancel requested: stopping every wait and retry");
+        self.cancel.cancel();
+        Ok(Response::new(()))
+    }
+
+    async fn get_plugin_info(&self, _request: Request<()>) -> Result<Response<PluginInfo>, Status> {
+        Ok(Response::new(PluginInfo {
+            version: env!("CARGO_PKG_VERSION").to_string(),
+        }))
+    }
+
+    async fn attach(&self, request: Request<PluginAttach>) -> Result<Response<()>, Status> {
+        self.engine.connect(&request.get_ref().address);
+        Ok(Response::new(()))
+    }
+}

@@ -1,0 +1,125 @@
+//! Property values as the engine sends them: `google.protobuf.Struct` with Pulumi's sentinels for
+//! unknown (preview) values and secrets, converted to and from `serde_json`.
+
+use prost_types::value::Kind;
+use prost_types::{ListValue, Struct, Value as PbValue};
+use serde_json::{Map, Number, Value};
+
+/// A property bag: property name → value.
+pub type Props = Map<String, Value>;
+
+/// The string the engine uses for a value not known until the update runs.
+pub const UNKNOWN: &str = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+/// The key marking an object as a special Pulumi value, and the signature of a secret.
+const SIG_KEY: &str = "4dabf18193072939515e22adb298388d";
+const SECRET_SIG: &str = "1b47061264138c4ac30d75fd1eb44270";
+
+/// Converts an optional Struct into properties (absent → empty).
+pub fn from_struct(s: Option<&Struct>) -> Props {
+    s.map(|s| {
+        s.fields
+            .iter()
+            .map(|(k, v)| (k.clone(), from_pb(v)))
+            .collect()
+    })
+    .unwrap_or_default()
+}
+
+/// Converts properties into a Struct.
+pub fn to_struct(props: &Props) -> Struct {
+    Struct {
+        fields: props.iter().map(|(k, v)| (k.clone(), to_pb(v))).collect(),
+    }
+}
+
+fn from_pb(v: &PbValue) -> Value {
+    match &v.kind {
+        None | Some(Kind::NullValue(_)) => Value::Null,
+        Some(Kind::BoolValue(b)) => Value::Bool(*b),
+        Some(Kind::NumberValue(n)) => Number::from_f64(*n).map_or(Value::Null, Value::Number),
+        Some(Kind::StringValue(s)) => Value::String(s.clone()),
+        Some(Kind::ListValue(l)) => Value::Array(l.values.iter().map(from_pb).collect()),
+        Some(Kind::StructValue(s)) => Value::Object(from_struct(Some(s))),
+    }
+}
+
+fn to_pb(v: &Value) -> PbValue {
+    let kind = match v {
+        Value::Null => Kind::NullValue(0),
+        Value::Bool(b) => Kind::BoolValue(*b),
+        Value::Number(n) => Kind::NumberValue(n.as_f64().unwrap_or_default()),
+        Value::String(s) => Kind::StringValue(s.clone()),
+        Value::Array(a) => Kind::ListValue(ListValue {
+            values: a.iter().map(to_pb).collect(),
+        }),
+        Value::Object(o) => Kind::StructValue(to_struct(o)),
+    };
+    PbValue { kind: Some(kind) }
+}
+
+/// The unknown sentinel as a value.
+pub fn unknown() -> Value {
+    Value::String(UNKNOWN.to_string())
+}
+
+/// Whether a value is unknown (preview), looking through a secret wrapper.
+pub fn is_unknown(v: &Value) -> bool {
+    matches!(reveal(v), Value::String(s) if s == UNKNOWN)
+}
+
+/// Wraps a value as a secret.
+pub fn secret(v: Value) -> Value {
+    let mut m = Map::new();
+    m.insert(SIG_KEY.to_string(), Value::String(SECRET_SIG.to_string()));
+    m.insert("value".to_string(), v);
+    Value::Object(m)
+}
+
+/// Whether a value is wrapped as a secret.
+pub fn is_secret(v: &Value) -> bool {
+    matches!(v, Value::Object(m) if m.get(SIG_KEY).and_then(Value::as_str) == Some(SECRET_SIG))
+}
+
+/// The value inside a secret wrapper, or the value itself.
+pub fn reveal(v: &Value) -> &Value {
+    match v {
+        Value::Object(m) if is_secret(v) => m.get("value").unwrap_or(&Value::Null),
+        _ => v,
+    }
+}
+
+/// A known string property, looking through secrets; `None` when absent, null, unknown or not a string.
+pub fn get_str<'a>(props: &'a Props, key: &str) -> Option<&'a str> {
+    match props.get(key).map(reveal) {
+        Some(Value::String(s)) if s != UNKNOWN => Some(s),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn struct_round_trip_keeps_unknowns_and_secrets() {
+        let props = json!({
+            "a": "x", "n": 3.0, "b": true, "z": null, "l": ["p", 1.5],
+            "u": UNKNOWN, "s": secret(json!("hidden")),
+        });
+        let props = props.as_object().unwrap().clone();
+        let back = from_struct(Some(&to_struct(&props)));
+        assert_eq!(back, props);
+        assert!(is_unknown(&back["u"]));
+        assert!(is_secret(&back["s"]));
+        assert_eq!(get_str(&back, "s"), Some("hidden"));
+        assert_eq!(get_str(&back, "u"), None);
+        assert_eq!(get_str(&back, "missing"), None);
+    }
+
+    #[test]
+    fn unknown_inside_secret_is_unknown() {
+        assert!(is_unknown(&secret(unknown())));
+        assert!(!is_unknown(&json!("m-123")));
+    }
+}
