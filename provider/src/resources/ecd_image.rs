@@ -151,7 +151,7 @@ impl EcdImage {
             .await
         {
             Ok(id) => return Ok(id),
-            Err(err) if !err.request_may_have_reached_server() => return Err(err.into()),
+            Err(err) if !err.may_have_taken_effect() => return Err(err.into()),
             Err(err) => err,
         };
         let Some(name) = name else {

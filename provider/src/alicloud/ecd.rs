@@ -1,0 +1,170 @@
+//! Elastic Cloud Desktop images: CreateImage, DescribeImages, ModifyImageAttribute, DeleteImages.
+
+use serde_json::Value;
+
+use super::client::flatten;
+use super::ecs::string_field;
+use super::{CallContext, Client, Error, Idempotency, Service};
+
+/// One ECD image as DescribeImages reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EcdImage {
+    /// `ImageId`.
+    pub image_id: String,
+    /// `Name`.
+    pub name: Option<String>,
+    /// `Description`.
+    pub description: Option<String>,
+    /// `Status`: `Creating`, `Available` or `CreateFailed`.
+    pub status: String,
+}
+
+impl EcdImage {
+    fn from_json(v: &Value) -> Option<EcdImage> {
+        let text = |k: &str| v[k].as_str().map(str::to_string);
+        Some(EcdImage {
+            image_id: text("ImageId")?,
+            name: text("Name"),
+            description: text("Description"),
+            status: text("Status")?,
+        })
+    }
+}
+
+impl Client {
+    fn region_param(&self) -> Vec<(String, String)> {
+        vec![("RegionId".into(), self.region().into())]
+    }
+
+    /// Starts making an image from a desktop; returns its id. Never retried once it may have been applied.
+    pub async fn create_ecd_image(
+        &self,
+        ctx: &CallContext,
+        desktop_id: &str,
+        name: Option<&str>,
+        description: Option<&str>,
+    ) -> Result<String, Error> {
+        let mut params = self.region_param();
+        params.push(("DesktopId".into(), desktop_id.into()));
+        params.extend(name.map(|n| ("ImageName".to_string(), n.to_string())));
+        params.extend(description.map(|d| ("Description".to_string(), d.to_string())));
+        let body = self
+            .call(
+                Service::Ecd,
+                "CreateImage",
+                &params,
+                Idempotency::Unsafe,
+                ctx,
+            )
+            .await?;
+        string_field(&body, "ImageId", "CreateImage")
+    }
+
+    /// One image by id; `None` when it does not exist.
+    pub async fn describe_ecd_image(
+        &self,
+        ctx: &CallContext,
+        image_id: &str,
+    ) -> Result<Option<EcdImage>, Error> {
+        let mut params = self.region_param();
+        params.extend(flatten("ImageId", &[image_id.to_string()]));
+        let body = match self
+            .call(
+                Service::Ecd,
+                "DescribeImages",
+                &params,
+                Idempotency::Safe,
+                ctx,
+            )
+            .await
+        {
+            Ok(body) => body,
+            Err(err) if err.is_not_found() => return Ok(None),
+            Err(err) => return Err(err),
+        };
+        let images = body["Images"].as_array().cloned().unwrap_or_default();
+        Ok(images
+            .iter()
+            .filter_map(EcdImage::from_json)
+            .find(|i| i.image_id == image_id))
+    }
+
+    /// Every image with exactly this name, paging through DescribeImages.
+    pub async fn find_ecd_images_by_name(
+        &self,
+        ctx: &CallContext,
+        name: &str,
+    ) -> Result<Vec<EcdImage>, Error> {
+        let mut found = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let mut params = self.region_param();
+            params.push(("ImageName".into(), name.into()));
+            params.push(("MaxResults".into(), "100".into()));
+            params.extend(token.take().map(|t| ("NextToken".to_string(), t)));
+            let body = self
+                .call(
+                    Service::Ecd,
+                    "DescribeImages",
+                    &params,
+                    Idempotency::Safe,
+                    ctx,
+                )
+                .await?;
+            let images = body["Images"].as_array().cloned().unwrap_or_default();
+            found.extend(
+                images
+                    .iter()
+                    .filter_map(EcdImage::from_json)
+                    .filter(|i| i.name.as_deref() == Some(name)),
+            );
+            match body["NextToken"].as_str().filter(|t| !t.is_empty()) {
+                Some(next) if !images.is_empty() => token = Some(next.to_string()),
+                _ => break,
+            }
+        }
+        Ok(found)
+    }
+
+    /// Renames an image or changes its description (`Name`, `Description`).
+    pub async fn modify_ecd_image(
+        &self,
+        ctx: &CallContext,
+        image_id: &str,
+        name: Option<&str>,
+        description: Option<&str>,
+    ) -> Result<(), Error> {
+        let mut params = self.region_param();
+        params.push(("ImageId".into(), image_id.into()));
+        params.extend(name.map(|n| ("Name".to_string(), n.to_string())));
+        params.extend(description.map(|d| ("Description".to_string(), d.to_string())));
+        self.call(
+            Service::Ecd,
+            "ModifyImageAttribute",
+            &params,
+            Idempotency::Safe,
+            ctx,
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Deletes images (`ImageId.N`).
+    pub async fn delete_ecd_images(
+        &self,
+        ctx: &CallContext,
+        image_ids: &[String],
+    ) -> Result<(), Error> {
+        let mut params = self.region_param();
+        params.extend(flatten("ImageId", image_ids));
+        self.call(
+            Service::Ecd,
+            "DeleteImages",
+            &params,
+            Idempotency::Safe,
+            ctx,
+        )
+        .await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,108 @@
+//! Service endpoints: an explicit override, else Alibaba's documented regional endpoint.
+
+use std::fmt;
+
+use super::Error;
+use super::client::Service;
+
+/// A parsed endpoint: where requests go and the `host` value they are signed with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Endpoint {
+    url: reqwest::Url,
+}
+
+impl Endpoint {
+    /// Parses `host`, `host:port` (HTTPS) or a full `http(s)://host[:port]` URL.
+    pub fn parse(text: &str) -> Result<Endpoint, Error> {
+        let trimmed = text.trim();
+        let with_scheme = if trimmed.contains("://") {
+            trimmed.to_string()
+        } else {
+            format!("https://{trimmed}")
+        };
+        let bad = |why: &str| {
+            Error::Config(format!(
+                "invalid endpoint {text:?}: {why}; use a host name or an http(s)://host[:port] URL"
+            ))
+        };
+        let url = reqwest::Url::parse(&with_scheme).map_err(|e| bad(&e.to_string()))?;
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err(bad("only http and https are supported"));
+        }
+        if url.host_str().is_none_or(str::is_empty) || url.path() != "/" || url.query().is_some() {
+            return Err(bad("it must name only a scheme, host and port"));
+        }
+        Ok(Endpoint { url })
+    }
+
+    /// Alibaba's public regional endpoint: `https://<product>.<region>.aliyuncs.com`.
+    pub fn regional(service: Service, region: &str) -> Endpoint {
+        let url = reqwest::Url::parse(&format!(
+            "https://{}.{region}.aliyuncs.com",
+            service.product()
+        ));
+        // The region was validated to be [a-z0-9-]+, which always makes a valid URL.
+        Endpoint {
+            url: url.unwrap_or_else(|_| panic!("invalid region {region:?}")),
+        }
+    }
+
+    /// The URL requests are sent to.
+    pub fn url(&self) -> &reqwest::Url {
+        &self.url
+    }
+
+    /// The `host` header value: host, plus the port when it is not the scheme's default.
+    pub fn host(&self) -> String {
+        let host = self.url.host_str().unwrap_or_default();
+        match self.url.port() {
+            Some(port) => format!("{host}:{port}"),
+            None => host.to_string(),
+        }
+    }
+}
+
+impl fmt::Display for Endpoint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.url.as_str().trim_end_matches('/'))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_hosts_and_urls() {
+        let e = Endpoint::parse("ecs-vpc.cn-hangzhou.aliyuncs.com").unwrap();
+        assert_eq!(e.to_string(), "https://ecs-vpc.cn-hangzhou.aliyuncs.com");
+        assert_eq!(e.host(), "ecs-vpc.cn-hangzhou.aliyuncs.com");
+        let e = Endpoint::parse("http://127.0.0.1:8080/").unwrap();
+        assert_eq!(e.host(), "127.0.0.1:8080");
+        assert_eq!(
+            Endpoint::parse("https://ecd.example:443").unwrap().host(),
+            "ecd.example"
+        );
+        for bad in [
+            "ftp://x",
+            "http://",
+            "https://x/path",
+            "http://x?q=1",
+            "has space",
+        ] {
+            assert!(Endpoint::parse(bad).is_err(), "{bad:?} accepted");
+        }
+    }
+
+    #[test]
+    fn regional_defaults() {
+        assert_eq!(
+            Endpoint::regional(Service::Ecs, "cn-hangzhou").to_string(),
+            "https://ecs.cn-hangzhou.aliyuncs.com"
+        );
+        assert_eq!(
+            Endpoint::regional(Service::Ecd, "ap-southeast-1").to_string(),
+            "https://ecd.ap-southeast-1.aliyuncs.com"
+        );
+    }
+}

@@ -1,0 +1,158 @@
+//! Request signing, pure: no clock, no randomness, no I/O. The caller supplies time and nonce.
+//!
+//! - V3 `ACS3-HMAC-SHA256`: canonical request → string to sign → lowercase hex HMAC-SHA256 keyed with the
+//!   raw secret, sent in the `Authorization` header.
+//! - RPC V1 `HMAC-SHA1`: `METHOD&%2F&enc(canonicalized query)` → Base64 HMAC-SHA1 keyed with `secret&`,
+//!   sent as the `Signature` parameter.
+//!
+//! Both percent-encode per RFC 3986 as Alibaba specifies: `A-Z a-z 0-9 - _ . ~` stay, everything else is
+//! `%XY` in uppercase hex (space is `%20`, `*` is `%2A`).
+
+use base64::Engine as _;
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+use ring::{digest, hmac};
+
+/// The V3 algorithm name.
+pub const ACS3: &str = "ACS3-HMAC-SHA256";
+
+const UNRESERVED: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~');
+
+/// Alibaba's percent-encoding of one key or value.
+pub fn percent_encode(s: &str) -> String {
+    utf8_percent_encode(s, UNRESERVED).to_string()
+}
+
+/// `k=v` pairs, each side encoded, sorted by encoded key (then value), joined with `&`.
+pub fn canonical_query(params: &[(String, String)]) -> String {
+    let mut pairs: Vec<(String, String)> = params
+        .iter()
+        .map(|(k, v)| (percent_encode(k), percent_encode(v)))
+        .collect();
+    pairs.sort();
+    pairs
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+/// Lowercase hex SHA-256.
+pub fn sha256_hex(data: &[u8]) -> String {
+    hex::encode(digest::digest(&digest::SHA256, data))
+}
+
+/// What a V3 signature covers.
+#[derive(Debug, Clone)]
+pub struct V3Request<'a> {
+    /// HTTP method, uppercase.
+    pub method: &'a str,
+    /// Path, `/` for RPC APIs.
+    pub path: &'a str,
+    /// Query parameters (unencoded).
+    pub query: &'a [(String, String)],
+    /// Headers to sign (any case; values are trimmed).
+    pub headers: &'a [(String, String)],
+    /// Hex SHA-256 of the body (`x-acs-content-sha256`).
+    pub payload_hash: &'a str,
+}
+
+fn canonical_headers(headers: &[(String, String)]) -> (String, String) {
+    let mut merged: std::collections::BTreeMap<String, Vec<String>> =
+        std::collections::BTreeMap::new();
+    for (name, value) in headers {
+        merged
+            .entry(name.to_ascii_lowercase())
+            .or_default()
+            .push(value.trim().to_string());
+    }
+    let mut canonical = String::new();
+    for (name, values) in &mut merged {
+        values.sort();
+        canonical.push_str(&format!("{name}:{}\n", values.join(",")));
+    }
+    let signed = merged.keys().cloned().collect::<Vec<_>>().join(";");
+    (canonical, signed)
+}
+
+/// The V3 canonical request.
+pub fn v3_canonical_request(req: &V3Request<'_>) -> String {
+    let (headers, signed) = canonical_headers(req.headers);
+    format!(
+        "{}\n{}\n{}\n{}\n{}\n{}",
+        req.method,
+        req.path,
+        canonical_query(req.query),
+        headers,
+        signed,
+        req.payload_hash
+    )
+}
+
+/// The V3 string to sign.
+pub fn v3_string_to_sign(canonical_request: &str) -> String {
+    format!("{ACS3}\n{}", sha256_hex(canonical_request.as_bytes()))
+}
+
+/// The V3 signature: lowercase hex HMAC-SHA256 keyed with the raw secret.
+pub fn v3_signature(secret: &str, string_to_sign: &str) -> String {
+    let key = hmac::Key::new(hmac::HMAC_SHA256, secret.as_bytes());
+    hex::encode(hmac::sign(&key, string_to_sign.as_bytes()))
+}
+
+/// The V3 `Authorization` header value.
+pub fn v3_authorization(req: &V3Request<'_>, access_key_id: &str, secret: &str) -> String {
+    let (_, signed) = canonical_headers(req.headers);
+    let signature = v3_signature(secret, &v3_string_to_sign(&v3_canonical_request(req)));
+    format!("{ACS3} Credential={access_key_id},SignedHeaders={signed},Signature={signature}")
+}
+
+/// The V1 string to sign over every parameter except `Signature`.
+pub fn v1_string_to_sign(method: &str, params: &[(String, String)]) -> String {
+    let signed: Vec<(String, String)> = params
+        .iter()
+        .filter(|(k, _)| k != "Signature")
+        .cloned()
+        .collect();
+    format!(
+        "{method}&{}&{}",
+        percent_encode("/"),
+        percent_encode(&canonical_query(&signed))
+    )
+}
+
+/// The V1 signature: Base64 HMAC-SHA1 keyed with `secret&`.
+pub fn v1_signature(secret: &str, string_to_sign: &str) -> String {
+    let key = hmac::Key::new(
+        hmac::HMAC_SHA1_FOR_LEGACY_USE_ONLY,
+        format!("{secret}&").as_bytes(),
+    );
+    base64::engine::general_purpose::STANDARD.encode(hmac::sign(&key, string_to_sign.as_bytes()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percent_encoding_follows_rfc3986() {
+        assert_eq!(percent_encode(" ~/*-+"), "%20~%2F%2A-%2B");
+        assert_eq!(percent_encode("a:b=c&d"), "a%3Ab%3Dc%26d");
+        assert_eq!(percent_encode("镜像"), "%E9%95%9C%E5%83%8F");
+        assert_eq!(
+            canonical_query(&[("test".into(), " ~/*-+".into())]),
+            "test=%20~%2F%2A-%2B"
+        );
+    }
+
+    #[test]
+    fn empty_body_hash() {
+        assert_eq!(
+            sha256_hex(b""),
+            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+        );
+    }
+}
