@@ -82,7 +82,9 @@ fn v1_signature() {
     }
 }
 
-fn v3_request(req: &Value) -> (Vec<(String, String)>, Vec<(String, String)>) {
+type Pairs = Vec<(String, String)>;
+
+fn v3_request(req: &Value) -> (Pairs, Pairs) {
     (pairs(&req["query"]), pairs(&req["headers"]))
 }
 
