@@ -1,0 +1,322 @@
+//! The OpenAPI surface on `/`: parse, route by version and action, authenticate, apply faults, run the
+//! action, and answer with a body or Alibaba's error envelope.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::State;
+use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::any;
+use serde_json::{Value, json};
+
+use crate::auth::{self, Scheme, Signed};
+use crate::error::ApiError;
+use crate::model::now;
+use crate::params::Params;
+use crate::{FaultKind, Shared, ecd, ecs};
+
+/// The products this endpoint serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Product {
+    Ecs,
+    Ecd,
+}
+
+impl Product {
+    fn by_version(version: &str) -> Option<Product> {
+        match version {
+            "2014-05-26" => Some(Product::Ecs),
+            "2020-09-30" => Some(Product::Ecd),
+            _ => None,
+        }
+    }
+
+    fn code(self) -> &'static str {
+        match self {
+            Product::Ecs => "ecs",
+            Product::Ecd => "ecd",
+        }
+    }
+
+    fn actions(self) -> &'static [&'static str] {
+        match self {
+            Product::Ecs => &["ModifyImageSharePermission", "DescribeImageSharePermission"],
+            Product::Ecd => &[
+                "CreateImage",
+                "DescribeImages",
+                "ModifyImageAttribute",
+                "DeleteImages",
+            ],
+        }
+    }
+}
+
+/// The `/` routes.
+pub fn router(shared: Arc<Shared>) -> Router {
+    Router::new()
+        .route("/", any(handle))
+        .fallback(not_found)
+        .with_state(shared)
+}
+
+async fn not_found(headers: HeaderMap) -> Response {
+    envelope(
+        &host(&headers),
+        &ApiError::new(
+            404,
+            "InvalidAction.NotFound",
+            "Specified api is not found, please check your url and method.",
+        ),
+    )
+}
+
+fn host(headers: &HeaderMap) -> String {
+    headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("127.0.0.1")
+        .to_string()
+}
+
+fn request_id() -> String {
+    uuid::Uuid::new_v4().to_string().to_uppercase()
+}
+
+/// Alibaba's error envelope.
+fn envelope(host: &str, err: &ApiError) -> Response {
+    let id = request_id();
+    let body = json!({
+        "RequestId": id,
+        "HostId": host,
+        "Code": err.code,
+        "Message": err.message,
+        "Recommend": format!("https://api.aliyun.com/troubleshoot?q={}&product=Emulator&requestId={id}", err.code),
+    });
+    (
+        err.status,
+        [(header::CONTENT_TYPE, "application/json;charset=utf-8")],
+        body.to_string(),
+    )
+        .into_response()
+}
+
+fn pairs(text: &[u8]) -> Vec<(String, String)> {
+    form_urlencoded::parse(text)
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect()
+}
+
+/// The product a `Host` pins the request to, when it names a product endpoint.
+fn host_product(host: &str) -> Option<Product> {
+    let name = host.split(':').next().unwrap_or_default();
+    if !name.ends_with(".aliyuncs.com") {
+        return None;
+    }
+    match name.split(['.', '-']).next() {
+        Some("ecs") => Some(Product::Ecs),
+        Some("ecd") => Some(Product::Ecd),
+        _ => None,
+    }
+}
+
+async fn handle(
+    State(shared): State<Arc<Shared>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let host = host(&headers);
+    if method != Method::GET && method != Method::POST {
+        return envelope(
+            &host,
+            &ApiError::new(
+                403,
+                "UnsupportedHTTPMethod",
+                format!("This http method {method} is not supported."),
+            ),
+        );
+    }
+    let query = pairs(uri.query().unwrap_or_default().as_bytes());
+    let is_form = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|c| c.to_str().ok())
+        .is_some_and(|c| c.starts_with("application/x-www-form-urlencoded"));
+    let form = if is_form { pairs(&body) } else { Vec::new() };
+    let signed = Signed {
+        method: method.as_str(),
+        query: &query,
+        form: &form,
+        headers: &headers,
+        body: &body,
+    };
+    match call(&shared, &signed, &host).await {
+        Ok((value, drop_connection)) => {
+            let mut value = value;
+            if let Some(map) = value.as_object_mut() {
+                map.insert("RequestId".into(), Value::String(request_id()));
+            }
+            let text = value.to_string();
+            if drop_connection {
+                // The change is made; the client only sees the connection fail.
+                let broken = tokio_stream::iter(vec![Err::<Bytes, std::io::Error>(
+                    std::io::Error::other("connection dropped by fault rule"),
+                )]);
+                return (StatusCode::OK, Body::from_stream(broken)).into_response();
+            }
+            (
+                StatusCode::OK,
+                [(header::CONTENT_TYPE, "application/json;charset=utf-8")],
+                text,
+            )
+                .into_response()
+        }
+        Err(err) => envelope(&host, &err),
+    }
+}
+
+/// Routes, authenticates and runs one call; returns the answer and whether to drop the connection.
+async fn call(shared: &Shared, req: &Signed<'_>, host: &str) -> Result<(Value, bool), ApiError> {
+    let scheme = auth::scheme(req)?;
+    let all: Vec<(String, String)> = req.query.iter().chain(req.form.iter()).cloned().collect();
+    let params = Params(all);
+    let header = |name: &str| {
+        req.headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+    };
+    let (action, version) = match scheme {
+        Scheme::V3 => (header("x-acs-action"), header("x-acs-version")),
+        Scheme::V1 => (
+            params.get("Action").map(str::to_string),
+            params.get("Version").map(str::to_string),
+        ),
+    };
+    let action = action
+        .filter(|a| !a.is_empty())
+        .ok_or_else(|| ApiError::missing("Action"))?;
+    let version = version
+        .filter(|v| !v.is_empty())
+        .ok_or_else(|| ApiError::missing("Version"))?;
+    let invalid_version = || {
+        ApiError::new(
+            400,
+            "InvalidVersion",
+            format!("Specified parameter Version {version} is not valid."),
+        )
+    };
+    let product = Product::by_version(&version).ok_or_else(invalid_version)?;
+    if host_product(host).is_some_and(|p| p != product) {
+        return Err(invalid_version());
+    }
+    if !product.actions().contains(&action.as_str()) {
+        return Err(ApiError::new(
+            404,
+            "InvalidAction.NotFound",
+            format!(
+                "Specified api {action} is not found for product {} version {version}.",
+                product.code()
+            ),
+        ));
+    }
+
+    let latency = {
+        let mut inner = shared.lock();
+        *inner.calls.entry(action.clone()).or_default() += 1;
+        let now = now();
+        let inner = &mut *inner;
+        let caller = match scheme {
+            Scheme::V3 => auth::verify_v3(req, &inner.world, &mut inner.nonces, now)?,
+            Scheme::V1 => auth::verify_v1(req, &inner.world, &mut inner.nonces, now)?,
+        };
+        if inner.take_fault(&action, &[FaultKind::Throttle]).is_some() {
+            return Err(ApiError::new(
+                400,
+                "Throttling.User",
+                "Request was denied due to user flow control.",
+            ));
+        }
+        if inner
+            .take_fault(&action, &[FaultKind::ServerError])
+            .is_some()
+        {
+            return Err(ApiError::new(
+                503,
+                "ServiceUnavailable",
+                "The request has failed due to a temporary failure of the server.",
+            ));
+        }
+        let latency = inner
+            .take_fault(&action, &[FaultKind::Latency])
+            .and_then(|f| f.latency_ms);
+        if latency.is_none() {
+            return run(shared, inner, &caller, &action, &params);
+        }
+        (latency, caller)
+    };
+    let (latency, caller) = latency;
+    tokio::time::sleep(Duration::from_millis(latency.unwrap_or(0))).await;
+    let mut inner = shared.lock();
+    run(shared, &mut inner, &caller, &action, &params)
+}
+
+fn run(
+    shared: &Shared,
+    inner: &mut crate::Inner,
+    caller: &auth::Caller,
+    action: &str,
+    params: &Params,
+) -> Result<(Value, bool), ApiError> {
+    let now = now();
+    inner.world.settle(now);
+    let drop_connection = inner
+        .take_fault(action, &[FaultKind::CommitThenDrop])
+        .is_some();
+    let timing = inner.timing;
+    let (value, mutated) = match action {
+        "ModifyImageSharePermission" => (
+            ecs::modify_image_share_permission(&mut inner.world, caller, params)?,
+            true,
+        ),
+        "DescribeImageSharePermission" => (
+            ecs::describe_image_share_permission(&mut inner.world, caller, params)?,
+            false,
+        ),
+        "CreateImage" => {
+            let fails = inner
+                .take_fault(action, &[FaultKind::CreateFailed])
+                .is_some();
+            (
+                ecd::create_image(&mut inner.world, caller, params, &timing, fails, now)?,
+                true,
+            )
+        }
+        "DescribeImages" => (
+            ecd::describe_images(&mut inner.world, caller, params, now)?,
+            false,
+        ),
+        "ModifyImageAttribute" => (
+            ecd::modify_image_attribute(&mut inner.world, caller, params, now)?,
+            true,
+        ),
+        "DeleteImages" => (
+            ecd::delete_images(&mut inner.world, caller, params, &timing, now)?,
+            true,
+        ),
+        other => {
+            return Err(ApiError::new(
+                404,
+                "InvalidAction.NotFound",
+                format!("Specified api {other} is not found."),
+            ));
+        }
+    };
+    if mutated {
+        shared.persist(&inner.world);
+    }
+    Ok((value, drop_connection))
+}
