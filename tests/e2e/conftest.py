@@ -1,0 +1,33 @@
+import pytest
+
+from harness import Emulator, Runtime, Stack
+
+
+@pytest.fixture(scope="session")
+def emulator():
+    emu = Emulator(create_seconds=1.0)
+    yield emu
+    emu.stop()
+
+
+@pytest.fixture(scope="session", params=["typescript", "python", "go"])
+def runtime(request, tmp_path_factory):
+    return Runtime(request.param, tmp_path_factory.mktemp(f"runtime-{request.param}"))
+
+
+@pytest.fixture
+def seed(emulator):
+    """Resets the emulator and returns its state, which every test must leave behind."""
+    emulator.control("POST", "reset")
+    emulator.control("POST", "config", {"imageCreateSeconds": 1.0})
+    return emulator.state()
+
+
+@pytest.fixture
+def stack(runtime, emulator, seed, tmp_path):
+    s = Stack(runtime, emulator, tmp_path)
+    yield s
+    # Whatever a test left in the stack is destroyed, and nothing may remain in the cloud.
+    emulator.control("DELETE", "faults")
+    s.destroy()
+    assert emulator.state() == seed, "the emulator holds resources the stack did not clean up"

@@ -1,0 +1,50 @@
+// End-to-end program: what it declares comes from stack config, so every scenario shares it.
+package main
+
+import (
+	"github.com/alicloud-rs/pulumi-alicloud-rs/sdk/go/alicloud/ecd"
+	"github.com/alicloud-rs/pulumi-alicloud-rs/sdk/go/alicloud/ecs"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi/config"
+)
+
+func main() {
+	pulumi.Run(func(ctx *pulumi.Context) error {
+		cfg := config.New(ctx, "")
+		if cfg.Get("shareAccountId") != "" {
+			share, err := ecs.NewImageSharePermission(ctx, "share", &ecs.ImageSharePermissionArgs{
+				ImageId:   pulumi.String(cfg.Require("shareImageId")),
+				AccountId: pulumi.String(cfg.Require("shareAccountId")),
+			})
+			if err != nil {
+				return err
+			}
+			ctx.Export("shareId", share.ID())
+		}
+		if cfg.Get("imageDesktopId") != "" {
+			args := &ecd.ImageArgs{DesktopId: pulumi.String(cfg.Require("imageDesktopId"))}
+			if name := cfg.Get("imageName"); name != "" {
+				args.ImageName = pulumi.String(name)
+			}
+			if description := cfg.Get("imageDescription"); description != "" {
+				args.Description = pulumi.String(description)
+			}
+			image, err := ecd.NewImage(ctx, "image", args)
+			if err != nil {
+				return err
+			}
+			ctx.Export("imageId", image.ID())
+			ctx.Export("imageName", image.ImageName)
+			ctx.Export("imageStatus", image.Status)
+		}
+		if id := cfg.Get("lookupId"); id != "" {
+			found, err := ecs.GetImageSharePermission(ctx, "found", pulumi.ID(id), nil)
+			if err != nil {
+				return err
+			}
+			ctx.Export("foundImageId", found.ImageId)
+			ctx.Export("foundAccountId", found.AccountId)
+		}
+		return nil
+	})
+}

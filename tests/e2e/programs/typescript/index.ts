@@ -1,0 +1,37 @@
+// End-to-end program: what it declares comes from stack config, so every scenario shares it.
+import * as pulumi from "@pulumi/pulumi";
+import * as alicloud from "@alicloud-rs/pulumi-alicloud";
+
+const config = new pulumi.Config();
+
+export let shareId: pulumi.Output<string> | undefined;
+if (config.get("shareAccountId")) {
+    const share = new alicloud.ecs.ImageSharePermission("share", {
+        imageId: config.require("shareImageId"),
+        accountId: config.require("shareAccountId"),
+    });
+    shareId = share.id;
+}
+
+export let imageId: pulumi.Output<string> | undefined;
+export let imageName: pulumi.Output<string | undefined> | undefined;
+export let imageStatus: pulumi.Output<string> | undefined;
+if (config.get("imageDesktopId")) {
+    const image = new alicloud.ecd.Image("image", {
+        desktopId: config.require("imageDesktopId"),
+        imageName: config.get("imageName"),
+        description: config.get("imageDescription"),
+    });
+    imageId = image.id;
+    imageName = image.imageName;
+    imageStatus = image.status;
+}
+
+export let foundImageId: pulumi.Output<string> | undefined;
+export let foundAccountId: pulumi.Output<string> | undefined;
+const lookupId = config.get("lookupId");
+if (lookupId) {
+    const found = alicloud.ecs.ImageSharePermission.get("found", lookupId);
+    foundImageId = found.imageId;
+    foundAccountId = found.accountId;
+}
