@@ -75,6 +75,14 @@ test-cli: tools
 	cargo build -p pulumi-resource-alicloud
 	venv="$$(tools/venv.sh cli tests/cli/requirements.txt)"; "$$venv/bin/python" -m pytest -q tests/cli
 
+.PHONY: test-e2e
+test-e2e: tools
+	tests/e2e/run.sh -q
+
+.PHONY: demo
+demo: tools
+	scripts/demo.sh
+
 # The end-to-end suite runs last: its pytest summary closes the output.
 .PHONY: test
 test: tools lint check-sdk-drift check-sdk test-rust test-vectors test-emulator-sdk test-cli test-e2e

@@ -72,7 +72,7 @@ def _python_runtime(work):
     sdk = work / "sdk-python"
     shutil.copytree(ROOT / "sdk/python", sdk)
     run([f"{venv}/bin/pip", "install", "-q", "--disable-pip-version-check", sdk])
-    return {"name": "python", "options": {"virtualenv": venv}}, ["__main__.py"]
+    return lambda source: ({"name": "python", "options": {"virtualenv": venv}}, [])
 
 
 def _typescript_runtime(work):
@@ -89,14 +89,19 @@ def _typescript_runtime(work):
     modules.mkdir()
     shutil.copy(PROGRAMS / "typescript/package.json", modules / "package.json")
     run([*npm, "install", "--save-exact", f"@pulumi/pulumi@{NODE_PULUMI}", work / tarball], cwd=modules)
-    return {"name": "nodejs", "options": {"typescript": True}}, ["index.ts", "package.json", "tsconfig.json", modules / "node_modules"]
+    return lambda source: ({"name": "nodejs", "options": {"typescript": True}}, [modules / "node_modules"])
 
 
 def _go_runtime(work):
-    binary = work / "e2e-program"
     env = dict(os.environ, GOFLAGS="-mod=readonly", GONOSUMDB="github.com/pulumi", GOTOOLCHAIN="local")
-    run(["go", "build", "-o", binary, "."], cwd=PROGRAMS / "go", env=env)
-    return {"name": "go", "options": {"binary": str(binary)}}, []
+
+    def build(source):
+        binary = work / f"{source.name}-program"
+        if not binary.exists():
+            run(["go", "build", "-o", binary, "."], cwd=source, env=env)
+        return {"name": "go", "options": {"binary": str(binary)}}, []
+
+    return build
 
 
 RUNTIMES = {"python": _python_runtime, "typescript": _typescript_runtime, "go": _go_runtime}
@@ -108,29 +113,27 @@ class Runtime:
     def __init__(self, language, work):
         self.language = language
         work.mkdir(parents=True, exist_ok=True)
-        self.runtime, self.files = RUNTIMES[language](work)
+        self.project = RUNTIMES[language](work)
 
 
 class Stack:
     """A project directory with one stack on a local backend, configured for the emulator."""
 
-    def __init__(self, runtime, emulator, base):
-        self.dir = pathlib.Path(tempfile.mkdtemp(prefix=f"e2e-{runtime.language}-", dir=base))
+    def __init__(self, runtime, emulator, base, source=None):
+        source = source or PROGRAMS / runtime.language
+        self.dir = pathlib.Path(tempfile.mkdtemp(prefix=f"e2e-{source.name}-", dir=base))
         self.emulator = emulator
         project = self.dir / "project"
         project.mkdir()
-        source = PROGRAMS / runtime.language
-        for item in runtime.files:
-            item = pathlib.Path(item)
-            src = item if item.is_absolute() else source / item
-            dst = project / src.name
-            if src.is_dir():
-                dst.symlink_to(src)
-            else:
-                shutil.copy(src, dst)
+        runtime_spec, links = runtime.project(source)
+        for src in source.iterdir():
+            if src.is_file() and src.name not in ("Pulumi.yaml", "go.mod", "go.sum"):
+                shutil.copy(src, project / src.name)
+        for src in links:
+            (project / src.name).symlink_to(src)
         (project / "Pulumi.yaml").write_text(json.dumps({
-            "name": "alicloud-e2e",
-            "runtime": runtime.runtime,
+            "name": source.name,
+            "runtime": runtime_spec,
             "plugins": {"providers": [{"name": "alicloud", "path": str(TARGET)}]},
         }))
         (self.dir / "state").mkdir()

@@ -28,5 +28,5 @@ echo "== Go SDK: go build and go vet"
 (cd "$root/sdk/go" && GOFLAGS=-mod=readonly go build ./... && GOFLAGS=-mod=readonly go vet ./...)
 echo "ok"
 
-echo "== C# SDK: syntax (no .NET SDK here, so not compiled)"
-"$venv/bin/python" "$root/tests/sdk/parse_csharp.py" "$root/sdk/dotnet"
+echo "== C# SDK and C# examples: syntax (no .NET SDK here, so not compiled)"
+"$venv/bin/python" "$root/tests/sdk/parse_csharp.py" "$root/sdk/dotnet" "$root"/examples/*-csharp
