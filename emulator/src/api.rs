@@ -233,6 +233,11 @@ async fn call(shared: &Shared, req: &Signed<'_>, host: &str) -> Result<(Value, b
             Scheme::V3 => auth::verify_v3(req, &inner.world, &mut inner.nonces, now)?,
             Scheme::V1 => auth::verify_v1(req, &inner.world, &mut inner.nonces, now)?,
         };
+        let scheme_name = match scheme {
+            Scheme::V3 => "v3",
+            Scheme::V1 => "v1",
+        };
+        *inner.schemes.entry(scheme_name.into()).or_default() += 1;
         if inner.take_fault(&action, &[FaultKind::Throttle]).is_some() {
             return Err(ApiError::new(
                 400,

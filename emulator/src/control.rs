@@ -80,11 +80,17 @@ async fn seed(State(s): State<Arc<Shared>>, Json(world): Json<World>) -> Json<Va
 
 async fn calls(State(s): State<Arc<Shared>>) -> Json<Value> {
     let inner = s.lock();
-    Json(json!({"total": inner.calls.values().sum::<u64>(), "byAction": inner.calls}))
+    Json(json!({
+        "total": inner.calls.values().sum::<u64>(),
+        "byAction": inner.calls,
+        "bySignature": inner.schemes,
+    }))
 }
 
 async fn reset_calls(State(s): State<Arc<Shared>>) -> Json<Value> {
-    s.lock().calls.clear();
+    let mut inner = s.lock();
+    inner.calls.clear();
+    inner.schemes.clear();
     Json(json!({"reset": true}))
 }
 

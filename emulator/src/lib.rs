@@ -87,6 +87,8 @@ pub struct Inner {
     pub nonces: auth::Nonces,
     /// Calls per action.
     pub calls: BTreeMap<String, u64>,
+    /// Authenticated calls per signature scheme (`v3`, `v1`).
+    pub schemes: BTreeMap<String, u64>,
     /// Active fault rules.
     pub faults: Vec<Fault>,
     /// Operation timing.
