@@ -91,4 +91,4 @@ test: tools lint check-sdk-drift check-sdk test-rust test-vectors test-emulator-
 bench: tools
 	cargo build --release -p pulumi-resource-alicloud -p alicloud-emulator
 	tests/bench/bench.py
-	cargo run -q --release -p alicloud-emulator --bin emulator-bench
+	cargo bench -q -p alicloud-emulator --bench loopback
