@@ -95,12 +95,18 @@ fn envelope(host: &str, err: &ApiError) -> Response {
         "Message": err.message,
         "Recommend": format!("https://api.aliyun.com/troubleshoot?q={}&product=Emulator&requestId={id}", err.code),
     });
-    (
+    let mut response = (
         err.status,
         [(header::CONTENT_TYPE, "application/json;charset=utf-8")],
         body.to_string(),
     )
-        .into_response()
+        .into_response();
+    if let Some(ms) = err.retry_after_ms {
+        response
+            .headers_mut()
+            .insert("x-acs-retry-after", ms.into());
+    }
+    response
 }
 
 fn pairs(text: &[u8]) -> Vec<(String, String)> {
@@ -238,12 +244,14 @@ async fn call(shared: &Shared, req: &Signed<'_>, host: &str) -> Result<(Value, b
             Scheme::V1 => "v1",
         };
         *inner.schemes.entry(scheme_name.into()).or_default() += 1;
-        if inner.take_fault(&action, &[FaultKind::Throttle]).is_some() {
-            return Err(ApiError::new(
+        if let Some(rule) = inner.take_fault(&action, &[FaultKind::Throttle]) {
+            let mut err = ApiError::new(
                 400,
                 "Throttling.User",
                 "Request was denied due to user flow control.",
-            ));
+            );
+            err.retry_after_ms = rule.retry_after_ms;
+            return Err(err);
         }
         if inner
             .take_fault(&action, &[FaultKind::ServerError])

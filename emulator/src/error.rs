@@ -12,6 +12,8 @@ pub struct ApiError {
     pub code: String,
     /// `Message`.
     pub message: String,
+    /// Sent as `x-acs-retry-after` (milliseconds), as throttled answers may carry it.
+    pub retry_after_ms: Option<u64>,
 }
 
 impl ApiError {
@@ -21,6 +23,7 @@ impl ApiError {
             status: StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST),
             code: code.to_string(),
             message: message.into(),
+            retry_after_ms: None,
         }
     }
 

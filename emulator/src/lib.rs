@@ -56,6 +56,9 @@ pub struct Fault {
     /// Added latency, for `latency`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub latency_ms: Option<u64>,
+    /// For `throttle`: the wait announced in `x-acs-retry-after`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_after_ms: Option<u64>,
 }
 
 fn one() -> u32 {

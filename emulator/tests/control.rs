@@ -114,6 +114,30 @@ async fn throttle_and_server_error_rules_apply_to_the_next_n_matching_calls() {
 }
 
 #[tokio::test]
+async fn a_throttle_rule_can_announce_when_to_retry() {
+    let e = Emulator::start().await;
+    e.control_post("faults", json!({"kind": "throttle", "retryAfterMs": 250}))
+        .await;
+    let response = e
+        .v3(ECS, "DescribeImageSharePermission")
+        .param("RegionId", REGION)
+        .param("ImageId", IMAGE)
+        .request()
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(response.status().as_u16(), 400);
+    assert_eq!(
+        response
+            .headers()
+            .get("x-acs-retry-after")
+            .and_then(|v| v.to_str().ok()),
+        Some("250")
+    );
+    e.stop().await;
+}
+
+#[tokio::test]
 async fn latency_rules_delay_the_answer() {
     let e = Emulator::start().await;
     e.control_post("faults", json!({"kind": "latency", "latencyMs": 300}))

@@ -187,6 +187,33 @@ async fn throttling_storm_is_retried_and_shares_once() {
 }
 
 #[tokio::test]
+async fn retry_waits_at_least_as_long_as_the_service_asks() {
+    let emu = Emulator::start().await;
+    let mut p = Provider::configured(&emu).await;
+    emu.fault(
+        json!({"kind": "throttle", "action": "ModifyImageSharePermission", "retryAfterMs": 1500}),
+    )
+    .await;
+    let started = std::time::Instant::now();
+    p.create(
+        SHARE,
+        json!({"imageId": IMAGE_1, "accountId": OTHER_ACCOUNT}),
+        false,
+        60.0,
+    )
+    .await
+    .expect("create succeeds after the announced wait");
+    // Full jitter alone would wait at most 200 ms before the first retry.
+    assert!(
+        started.elapsed() >= std::time::Duration::from_millis(1500),
+        "retried after {:?}",
+        started.elapsed()
+    );
+    assert_eq!(emu.count("ModifyImageSharePermission").await, 2);
+    assert_eq!(emu.shared_with(IMAGE_1).await, vec![OTHER_ACCOUNT]);
+}
+
+#[tokio::test]
 async fn dropped_answer_after_commit_still_creates_one_share() {
     let emu = Emulator::start().await;
     let mut p = Provider::configured(&emu).await;

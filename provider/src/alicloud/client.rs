@@ -15,6 +15,8 @@ use super::{ApiError, Endpoint, Error};
 /// How long one attempt may take before it counts as lost (never beyond the operation's deadline).
 const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(30);
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// The longest `x-acs-retry-after` honoured (the official SDKs' cap).
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(120);
 
 /// An Alibaba Cloud product this client calls.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -87,7 +89,21 @@ fn transport(action: &str, err: &reqwest::Error) -> Error {
     }
 }
 
-fn api_error(status: reqwest::StatusCode, body: &[u8]) -> Error {
+/// The wait a throttled answer asks for: `x-acs-retry-after`, a positive number of milliseconds, as the
+/// official SDKs read it.
+fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
+    headers
+        .get("x-acs-retry-after")?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse::<u64>()
+        .ok()
+        .filter(|ms| *ms > 0)
+        .map(|ms| Duration::from_millis(ms).min(MAX_RETRY_AFTER))
+}
+
+fn api_error(status: reqwest::StatusCode, body: &[u8], retry_after: Option<Duration>) -> Error {
     let json: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
     let field = |names: &[&str]| {
         names
@@ -102,6 +118,7 @@ fn api_error(status: reqwest::StatusCode, body: &[u8]) -> Error {
             request_id: field(&["RequestId", "requestId"]),
             http_status: status.as_u16(),
             recommend: field(&["Recommend"]),
+            retry_after,
         }),
         None => Error::Api(ApiError {
             code: format!("HTTP{}", status.as_u16()),
@@ -109,6 +126,7 @@ fn api_error(status: reqwest::StatusCode, body: &[u8]) -> Error {
             request_id: None,
             http_status: status.as_u16(),
             recommend: None,
+            retry_after,
         }),
     }
 }
@@ -184,7 +202,12 @@ impl Client {
                 tracing::debug!(action, attempt, error = %err, "call failed");
                 return Err(err);
             }
-            let delay = self.inner.backoff.delay(attempt, rand::random::<f64>());
+            let jitter = self.inner.backoff.delay(attempt, rand::random::<f64>());
+            // A wait the service asked for is a floor, never shortened by jitter.
+            let delay = match &err {
+                Error::Api(api) => api.retry_after.map_or(jitter, |w| w.max(jitter)),
+                _ => jitter,
+            };
             if Instant::now() + delay >= ctx.deadline {
                 return Err(Error::DeadlineExceeded {
                     last: Some(Box::new(err)),
@@ -281,12 +304,13 @@ impl Client {
         };
         let response = request.send().await.map_err(|e| transport(action, &e))?;
         let status = response.status();
+        let wait = retry_after(response.headers());
         let body = response.bytes().await.map_err(|e| transport(action, &e))?;
         if status.is_success() {
             serde_json::from_slice(&body)
                 .map_err(|e| Error::InvalidResponse(format!("{action}: {e}")))
         } else {
-            Err(api_error(status, &body))
+            Err(api_error(status, &body, wait))
         }
     }
 }
@@ -307,7 +331,7 @@ mod tests {
     #[test]
     fn error_envelope_is_parsed() {
         let body = br#"{"RequestId":"R-1","HostId":"ecs.cn-hangzhou.aliyuncs.com","Code":"InvalidImageId.NotFound","Message":"The specified image does not exist.","Recommend":"https://api.aliyun.com/troubleshoot?q=InvalidImageId.NotFound"}"#;
-        let Error::Api(e) = api_error(reqwest::StatusCode::NOT_FOUND, body) else {
+        let Error::Api(e) = api_error(reqwest::StatusCode::NOT_FOUND, body, None) else {
             panic!("not an API error")
         };
         assert_eq!(e.code, "InvalidImageId.NotFound");
@@ -317,10 +341,27 @@ mod tests {
         let Error::Api(e) = api_error(
             reqwest::StatusCode::BAD_GATEWAY,
             b"<html>bad gateway</html>",
+            None,
         ) else {
             panic!()
         };
         assert_eq!((e.code.as_str(), e.http_status), ("HTTP502", 502));
+    }
+
+    #[test]
+    fn retry_after_is_read_in_milliseconds_and_capped() {
+        let mut headers = reqwest::header::HeaderMap::new();
+        assert_eq!(retry_after(&headers), None);
+        for (value, expected) in [
+            ("1500", Some(Duration::from_millis(1500))),
+            ("0", None),
+            ("-5", None),
+            ("soon", None),
+            ("999999999", Some(MAX_RETRY_AFTER)),
+        ] {
+            headers.insert("x-acs-retry-after", value.parse().expect("a header value"));
+            assert_eq!(retry_after(&headers), expected, "{value}");
+        }
     }
 
     #[test]

@@ -15,6 +15,8 @@ pub struct ApiError {
     pub http_status: u16,
     /// `Recommend`: Alibaba's troubleshooting link.
     pub recommend: Option<String>,
+    /// How long the service asked us to wait before retrying (`x-acs-retry-after`, milliseconds).
+    pub retry_after: Option<std::time::Duration>,
 }
 
 impl fmt::Display for ApiError {
@@ -126,6 +128,7 @@ mod tests {
 
     fn api(code: &str, status: u16) -> Error {
         Error::Api(ApiError {
+            retry_after: None,
             code: code.into(),
             message: "m".into(),
             request_id: Some("R1".into()),
