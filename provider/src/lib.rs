@@ -1,6 +1,7 @@
 //! Pulumi native resource provider for Alibaba Cloud: ECS image sharing and Elastic Cloud Desktop images.
 
 pub mod alicloud;
+pub mod autoname;
 pub mod check;
 pub mod config;
 pub mod diff;

@@ -11,6 +11,7 @@ use tonic::{Code, Request, Response, Status};
 use tracing::Instrument;
 
 use crate::alicloud::{self, CallContext, Client, Environment};
+use crate::autoname;
 use crate::check::{self, Failure};
 use crate::config;
 use crate::diff;
@@ -55,6 +56,15 @@ fn check_failures(failures: Vec<Failure>) -> Vec<CheckFailure> {
             reason: f.reason,
         })
         .collect()
+}
+
+/// The resource's logical name: sent by recent engines, else the last part of its URN.
+fn logical_name(req: &CheckRequest) -> &str {
+    if req.name.is_empty() {
+        req.urn.rsplit("::").next().unwrap_or_default()
+    } else {
+        &req.name
+    }
 }
 
 /// A span around one resource RPC; opened and closed in the log, so its duration can be measured.
@@ -169,7 +179,7 @@ impl ResourceProvider for Provider {
             accept_secrets: true,
             accept_resources: true,
             accept_outputs: false,
-            supports_autonaming_configuration: false,
+            supports_autonaming_configuration: true,
         }))
     }
 
@@ -262,7 +272,7 @@ impl ResourceProvider for Provider {
             supports_preview: true,
             accept_resources: true,
             accept_outputs: false,
-            supports_autonaming_configuration: false,
+            supports_autonaming_configuration: true,
         }))
     }
 
@@ -275,7 +285,17 @@ impl ResourceProvider for Provider {
             let req = request.get_ref();
             let resource = self.resource(&req.urn)?;
             let olds = values::from_struct(req.olds.as_ref());
-            let news = values::from_struct(req.news.as_ref());
+            let mut news = values::from_struct(req.news.as_ref());
+            if let Some(auto) = resource.auto_name() {
+                autoname::apply(
+                    auto,
+                    &olds,
+                    &mut news,
+                    logical_name(req),
+                    &req.random_seed,
+                    req.autonaming.as_ref(),
+                );
+            }
             let mut failures = check::check_schema(
                 resource.spec(),
                 resource.diff_rules().unobservable,

@@ -245,6 +245,41 @@ async fn lost_create_answer_adopts_the_image_instead_of_making_another() {
 }
 
 #[tokio::test]
+async fn an_unnamed_image_is_autonamed_so_a_lost_answer_is_still_recovered() {
+    let emu = Emulator::start().await;
+    let mut p = Provider::configured(&emu).await;
+    let (inputs, failures) = p
+        .check(IMAGE, json!({}), json!({"desktopId": DESKTOP_1}))
+        .await;
+    assert!(failures.is_empty(), "{failures:?}");
+    let name = inputs["imageName"]
+        .as_str()
+        .expect("a generated name")
+        .to_string();
+    assert!(name.starts_with("r-") && name.len() == 9, "{name}");
+    // The name stays when the resource is checked again as an existing one.
+    let (again, _) = p
+        .check(IMAGE, json!(inputs), json!({"desktopId": DESKTOP_1}))
+        .await;
+    assert_eq!(again["imageName"], name.as_str());
+
+    emu.fault(json!({"kind": "commit_then_drop", "action": "CreateImage", "count": 1}))
+        .await;
+    let (id, outputs) = p
+        .create(IMAGE, json!(inputs), false, 60.0)
+        .await
+        .expect("create recovers the image its lost request made");
+    assert_eq!(outputs["imageName"], name.as_str());
+    let images = emu.ecd_images().await;
+    assert_eq!(images.len(), 1, "exactly one image: {images:?}");
+    assert_eq!(
+        (&images[0]["imageId"], &images[0]["name"]),
+        (&json!(id), &json!(name))
+    );
+    assert_eq!(emu.count("CreateImage").await, 1);
+}
+
+#[tokio::test]
 async fn image_survives_a_throttling_storm_and_server_errors() {
     let emu = Emulator::start().await;
     let mut p = Provider::configured(&emu).await;

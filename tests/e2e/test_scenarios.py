@@ -1,4 +1,6 @@
 """User scenarios through the real `pulumi` CLI, for each language (the `runtime` fixture)."""
+import re
+
 from harness import ACCOUNT_A, ACCOUNT_B, DESKTOP_1, IMAGE_1, IMAGE_2, REGION
 
 MUTATING = {"ModifyImageSharePermission", "CreateImage", "ModifyImageAttribute", "DeleteImages"}
@@ -33,6 +35,19 @@ def test_second_up_and_preview_change_nothing(stack, emulator):
     assert "3 unchanged" in second.stdout, second.stdout
     stack.preview("--expect-no-changes")
     assert not MUTATING & set(emulator.calls()), emulator.calls()
+
+
+def test_an_unnamed_image_is_autonamed_and_keeps_its_name(stack, emulator):
+    stack.configure(imageDesktopId=DESKTOP_1)
+    stack.up()
+    name = stack.outputs()["imageName"]
+    assert re.fullmatch(r"image-[0-9a-f]{7}", name), name
+    assert [i["name"] for i in emulator.ecd_images()] == [name]
+    emulator.control("POST", "calls/reset")
+    stack.preview("--expect-no-changes")
+    stack.up()
+    assert not MUTATING & set(emulator.calls()), emulator.calls()
+    assert stack.outputs()["imageName"] == name
 
 
 def test_rename_updates_in_place_and_new_account_replaces_the_share(stack, emulator):

@@ -9,6 +9,7 @@ use tokio::time::Instant;
 
 use super::{Created, Ctx, Observed, Resource, ResourceError, Timeouts, pick};
 use crate::alicloud::{self, EcdImage as ApiImage};
+use crate::autoname::AutoName;
 use crate::check::{self, Failure};
 use crate::diff;
 use crate::schema::ResourceSpec;
@@ -210,6 +211,13 @@ impl Resource for EcdImage {
             // ModifyImageAttribute cannot clear a name or description.
             keep_when_unset: &[IMAGE_NAME, DESCRIPTION],
         }
+    }
+
+    fn auto_name(&self) -> Option<AutoName> {
+        Some(AutoName {
+            property: IMAGE_NAME,
+            max_len: 128,
+        })
     }
 
     fn timeouts(&self) -> Timeouts {

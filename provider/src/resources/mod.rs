@@ -98,6 +98,11 @@ pub trait Resource: Send + Sync {
         diff::Rules::default()
     }
 
+    /// The name property filled in by autonaming when the program leaves it out, if any.
+    fn auto_name(&self) -> Option<crate::autoname::AutoName> {
+        None
+    }
+
     /// Default timeouts.
     fn timeouts(&self) -> Timeouts;
 

@@ -40,7 +40,7 @@ namespace Pulumi.Alicloud.Ecd
         public Output<string?> DesktopId { get; private set; } = null!;
 
         /// <summary>
-        /// The name of the image: 2 to 128 characters, starting with a letter or a Chinese character; may contain digits, colons (:), underscores (_), hyphens (-) and periods (.); must not start with `http://` or `https://`. Changed in place.
+        /// The name of the image: 2 to 128 characters, starting with a letter or a Chinese character; may contain digits, colons (:), underscores (_), hyphens (-) and periods (.); must not start with `http://` or `https://`. Changed in place. When not set, a name is generated from the resource's name and a random suffix (for example `golden-1a2b3c4`), or taken from the project's autonaming configuration, and kept from then on: the name is how a create whose answer was lost finds the image it made.
         /// </summary>
         [Output("imageName")]
         public Output<string?> ImageName { get; private set; } = null!;
@@ -113,7 +113,7 @@ namespace Pulumi.Alicloud.Ecd
         public Input<string> DesktopId { get; set; } = null!;
 
         /// <summary>
-        /// The name of the image: 2 to 128 characters, starting with a letter or a Chinese character; may contain digits, colons (:), underscores (_), hyphens (-) and periods (.); must not start with `http://` or `https://`. Changed in place.
+        /// The name of the image: 2 to 128 characters, starting with a letter or a Chinese character; may contain digits, colons (:), underscores (_), hyphens (-) and periods (.); must not start with `http://` or `https://`. Changed in place. When not set, a name is generated from the resource's name and a random suffix (for example `golden-1a2b3c4`), or taken from the project's autonaming configuration, and kept from then on: the name is how a create whose answer was lost finds the image it made.
         /// </summary>
         [Input("imageName")]
         public Input<string>? ImageName { get; set; }
