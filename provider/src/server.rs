@@ -15,7 +15,7 @@ use crate::autoname;
 use crate::check::{self, Failure};
 use crate::config;
 use crate::diff;
-use crate::engine::Engine;
+use crate::engine::{Engine, EngineProgress};
 use crate::proto::pulumirpc::{
     self, CheckFailure, CheckRequest, CheckResponse, ConfigureRequest, ConfigureResponse,
     CreateRequest, CreateResponse, DeleteRequest, DiffRequest, DiffResponse,
@@ -160,10 +160,33 @@ impl Provider {
             .ok_or_else(|| Status::failed_precondition("the alicloud provider is not configured"))
     }
 
-    fn call_context(&self, timeout: Duration) -> CallContext {
-        CallContext {
-            deadline: Instant::now() + timeout,
-            cancel: self.cancel.child_token(),
+    /// What one resource operation needs: the client, a deadline `timeout` from now that Cancel also ends,
+    /// and progress reporting for `urn`.
+    fn operation(&self, urn: &str, timeout: Duration) -> Result<Operation, Status> {
+        Ok(Operation {
+            client: self.client()?,
+            call: CallContext {
+                deadline: Instant::now() + timeout,
+                cancel: self.cancel.child_token(),
+            },
+            progress: self.engine.progress(urn),
+        })
+    }
+}
+
+/// The owned parts of a [`Ctx`] for one operation.
+struct Operation {
+    client: Client,
+    call: CallContext,
+    progress: EngineProgress,
+}
+
+impl Operation {
+    fn ctx(&self) -> Ctx<'_> {
+        Ctx {
+            client: &self.client,
+            call: self.call.clone(),
+            progress: &self.progress,
         }
     }
 }
@@ -347,13 +370,9 @@ impl ResourceProvider for Provider {
                     refresh_before_update: false,
                 }));
             }
-            let client = self.client()?;
-            let progress = self.engine.progress(&req.urn);
-            let ctx = Ctx {
-                client: &client,
-                call: self.call_context(timeout(req.timeout, resource.timeouts().create)),
-                progress: &progress,
-            };
+            let operation =
+                self.operation(&req.urn, timeout(req.timeout, resource.timeouts().create))?;
+            let ctx = operation.ctx();
             let created = resource
                 .create(&ctx, &inputs)
                 .await
@@ -374,13 +393,8 @@ impl ResourceProvider for Provider {
             let req = request.get_ref();
             let resource = self.resource(&req.urn)?;
             let state = values::from_struct(req.properties.as_ref());
-            let client = self.client()?;
-            let progress = self.engine.progress(&req.urn);
-            let ctx = Ctx {
-                client: &client,
-                call: self.call_context(resource.timeouts().create),
-                progress: &progress,
-            };
+            let operation = self.operation(&req.urn, resource.timeouts().create)?;
+            let ctx = operation.ctx();
             let found = resource
                 .read(&ctx, &req.id, &state)
                 .await
@@ -426,13 +440,9 @@ impl ResourceProvider for Provider {
                     refresh_before_update: false,
                 }));
             }
-            let client = self.client()?;
-            let progress = self.engine.progress(&req.urn);
-            let ctx = Ctx {
-                client: &client,
-                call: self.call_context(timeout(req.timeout, resource.timeouts().update)),
-                progress: &progress,
-            };
+            let operation =
+                self.operation(&req.urn, timeout(req.timeout, resource.timeouts().update))?;
+            let ctx = operation.ctx();
             let outputs = resource
                 .update(&ctx, &req.id, &olds, &news)
                 .await
@@ -452,13 +462,9 @@ impl ResourceProvider for Provider {
             let req = request.get_ref();
             let resource = self.resource(&req.urn)?;
             let state = values::from_struct(req.properties.as_ref());
-            let client = self.client()?;
-            let progress = self.engine.progress(&req.urn);
-            let ctx = Ctx {
-                client: &client,
-                call: self.call_context(timeout(req.timeout, resource.timeouts().delete)),
-                progress: &progress,
-            };
+            let operation =
+                self.operation(&req.urn, timeout(req.timeout, resource.timeouts().delete))?;
+            let ctx = operation.ctx();
             resource
                 .delete(&ctx, &req.id, &state)
                 .await
