@@ -4,7 +4,7 @@
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 version="$(sed -n 's/^PULUMI_VERSION := //p' "$here/../Makefile")"
-cache="${XDG_CACHE_HOME:-$HOME/.cache}/pulumi-alicloud-rs/tools/$version"
+cache="${CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/pulumi-alicloud-rs}/tools/$version"
 bin="$cache/bin"
 stamp="$cache/stamp"
 want="$(cat "$here/go.mod" "$here/go.sum" "$here/dotnet/go.mod" "$here/dotnet/go.sum" "$0" | sha256sum | cut -d' ' -f1)"
