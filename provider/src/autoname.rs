@@ -5,6 +5,7 @@
 use ring::digest;
 use serde_json::Value;
 
+use crate::check::{is_cjk, is_name_start};
 use crate::proto::pulumirpc::check_request::AutonamingOptions;
 use crate::proto::pulumirpc::check_request::autonaming_options::Mode;
 use crate::values::{self, Props};
@@ -73,20 +74,13 @@ fn fit(name: &str, max_len: usize) -> String {
         .chars()
         .map(|c| if allowed(c) { c } else { '-' })
         .collect();
-    let starts_well = out
-        .chars()
-        .next()
-        .is_some_and(|c| c.is_ascii_alphabetic() || is_cjk(c));
+    let starts_well = out.chars().next().is_some_and(is_name_start);
     if out.is_empty() {
         out = "image".into();
     } else if !starts_well || out.to_ascii_lowercase().starts_with("http") {
         out = format!("image-{out}");
     }
     out.chars().take(max_len).collect()
-}
-
-fn is_cjk(c: char) -> bool {
-    matches!(c, '\u{4E00}'..='\u{9FFF}' | '\u{3400}'..='\u{4DBF}')
 }
 
 #[cfg(test)]

@@ -83,11 +83,13 @@ pub fn check_schema(
 }
 
 /// The characters Alibaba allows to start an image name: a letter or a Chinese character.
-fn is_name_start(c: char) -> bool {
+/// Whether an Alibaba resource name may start with `c`: a letter or a Chinese character.
+pub(crate) fn is_name_start(c: char) -> bool {
     c.is_ascii_alphabetic() || is_cjk(c)
 }
 
-fn is_cjk(c: char) -> bool {
+/// A CJK unified ideograph, as Alibaba's name rules allow.
+pub(crate) fn is_cjk(c: char) -> bool {
     matches!(c, '\u{4E00}'..='\u{9FFF}' | '\u{3400}'..='\u{4DBF}')
 }
 
