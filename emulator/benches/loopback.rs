@@ -28,37 +28,22 @@ fn describe(http: &reqwest::Client, base: &str, host: &str) -> reqwest::RequestB
     .iter()
     .map(|(k, v)| (k.to_string(), v.to_string()))
     .collect();
-    let payload_hash = sign::sha256_hex(b"");
-    let headers: Vec<(String, String)> = vec![
-        ("host".into(), host.into()),
-        ("x-acs-action".into(), "DescribeImageSharePermission".into()),
-        ("x-acs-version".into(), "2014-05-26".into()),
-        (
-            "x-acs-date".into(),
-            chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string(),
-        ),
-        (
-            "x-acs-signature-nonce".into(),
-            uuid::Uuid::new_v4().to_string(),
-        ),
-        ("x-acs-content-sha256".into(), payload_hash.clone()),
-    ];
-    let authorization = sign::v3_authorization(
-        &sign::V3Request {
-            method: "POST",
-            path: "/",
-            query: &query,
-            headers: &headers,
-            payload_hash: &payload_hash,
-        },
-        KEY.0,
-        KEY.1,
-    );
-    let mut builder = http
-        .post(format!("{base}/?{}", sign::canonical_query(&query)))
-        .header("authorization", authorization);
-    for (name, value) in &headers {
-        builder = builder.header(name.as_str(), value.as_str());
+    let timestamp = chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string();
+    let nonce = uuid::Uuid::new_v4().to_string();
+    let call = sign::RpcCall {
+        method: "POST",
+        host,
+        action: "DescribeImageSharePermission",
+        version: "2014-05-26",
+        timestamp: &timestamp,
+        nonce: &nonce,
+        access_key_id: KEY.0,
+        secret: KEY.1,
+        security_token: None,
+    };
+    let mut builder = http.post(format!("{base}/?{}", sign::canonical_query(&query)));
+    for (name, value) in call.v3_headers(&query) {
+        builder = builder.header(name, value);
     }
     builder
 }

@@ -142,11 +142,8 @@ async fn timestamps_must_be_well_formed_and_within_fifteen_minutes() {
     let e = Emulator::start().await;
     for scheme in [Scheme::V3, Scheme::V1] {
         let call = |date: String| {
-            let c = match scheme {
-                Scheme::V3 => e.v3(ECS, "DescribeImageSharePermission"),
-                Scheme::V1 => e.v1(ECS, "DescribeImageSharePermission"),
-            };
-            describe_shares(c).with(move |c| c.date = date)
+            describe_shares(e.call(scheme, ECS, "DescribeImageSharePermission"))
+                .with(move |c| c.date = date)
         };
         call(minutes_ago(14)).ok().await;
         call(minutes_ago(16)).fails(400, "IllegalTimestamp").await;
@@ -164,12 +161,9 @@ async fn a_nonce_is_single_use() {
     for scheme in [Scheme::V3, Scheme::V1] {
         let nonce = uuid::Uuid::new_v4().to_string();
         let call = || {
-            let c = match scheme {
-                Scheme::V3 => e.v3(ECS, "DescribeImageSharePermission"),
-                Scheme::V1 => e.v1(ECS, "DescribeImageSharePermission"),
-            };
             let nonce = nonce.clone();
-            describe_shares(c).with(move |c| c.nonce = nonce)
+            describe_shares(e.call(scheme, ECS, "DescribeImageSharePermission"))
+                .with(move |c| c.nonce = nonce)
         };
         call().ok().await;
         call().fails(400, "SignatureNonceUsed").await;

@@ -96,6 +96,33 @@ async fn wrong_secret_is_rejected_by_the_endpoint() {
 }
 
 #[tokio::test]
+async fn both_signature_schemes_are_accepted_by_the_endpoint() {
+    let emu = Emulator::start().await;
+    for (env, scheme) in [
+        (&[][..], "v3"),
+        (&[("ALIBABA_CLOUD_SIGNATURE_VERSION", "v1")][..], "v1"),
+    ] {
+        let mut p = Provider::start(env).await;
+        p.configure(emulator_config(&emu))
+            .await
+            .expect("configure succeeds");
+        let (id, outputs) = p
+            .create(
+                SHARE,
+                json!({"imageId": IMAGE_1, "accountId": OTHER_ACCOUNT}),
+                false,
+                30.0,
+            )
+            .await
+            .expect("create succeeds");
+        p.delete(SHARE, &id, json!(outputs)).await.expect("delete");
+        let calls = emu.calls().await;
+        assert_eq!(calls["bySignature"][scheme], 2, "{scheme}: {calls}");
+    }
+    assert!(emu.shared_with(IMAGE_1).await.is_empty());
+}
+
+#[tokio::test]
 async fn check_config_rejects_bad_values_and_keeps_secrets_secret() {
     let mut p = Provider::start(&[]).await;
     let req = CheckRequest {

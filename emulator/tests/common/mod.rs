@@ -90,6 +90,11 @@ impl Emulator {
         }
     }
 
+    /// A call in `scheme` with the default key.
+    pub fn call(&self, scheme: Scheme, version: &str, action: &str) -> Call<'_> {
+        Call::new(self, scheme, version, action)
+    }
+
     /// A V3 call with the default key.
     pub fn v3(&self, version: &str, action: &str) -> Call<'_> {
         Call::new(self, Scheme::V3, version, action)
@@ -290,33 +295,22 @@ impl<'a> Call<'a> {
             .unwrap_or_else(|| self.emulator.url.trim_start_matches("http://").to_string())
     }
 
-    fn v3_request(&self) -> reqwest::RequestBuilder {
-        let payload_hash = sign::sha256_hex(b"");
-        let mut headers: Vec<(String, String)> = vec![
-            ("host".into(), self.host()),
-            ("x-acs-action".into(), self.action.clone()),
-            ("x-acs-version".into(), self.version.clone()),
-            ("x-acs-date".into(), self.date.clone()),
-            ("x-acs-signature-nonce".into(), self.nonce.clone()),
-            ("x-acs-content-sha256".into(), payload_hash.clone()),
-        ];
-        if let Some(token) = &self.token {
-            headers.push(("x-acs-security-token".into(), token.clone()));
-        }
-        let req = sign::V3Request {
+    fn rpc_call<'b>(&'b self, host: &'b str) -> sign::RpcCall<'b> {
+        sign::RpcCall {
             method: self.method,
-            path: "/",
-            query: &self.params,
-            headers: &headers,
-            payload_hash: &payload_hash,
-        };
-        let mut authorization = sign::v3_authorization(&req, &self.key.0, &self.key.1);
-        if let Some(signature) = &self.signature {
-            let (head, _) = authorization
-                .rsplit_once("Signature=")
-                .expect("authorization has a signature");
-            authorization = format!("{head}Signature={signature}");
+            host,
+            action: &self.action,
+            version: &self.version,
+            timestamp: &self.date,
+            nonce: &self.nonce,
+            access_key_id: &self.key.0,
+            secret: &self.key.1,
+            security_token: self.token.as_deref(),
         }
+    }
+
+    fn v3_request(&self) -> reqwest::RequestBuilder {
+        let host = self.host();
         let url = format!(
             "{}/?{}",
             self.emulator.url,
@@ -325,10 +319,18 @@ impl<'a> Call<'a> {
         let mut builder = self
             .emulator
             .http
-            .request(self.method.parse().expect("method"), url)
-            .header("authorization", authorization);
-        for (name, value) in &headers {
-            builder = builder.header(name.as_str(), value.as_str());
+            .request(self.method.parse().expect("method"), url);
+        for (name, value) in self.rpc_call(&host).v3_headers(&self.params) {
+            let value = match (&self.signature, name.as_str()) {
+                (Some(signature), "authorization") => {
+                    let (head, _) = value
+                        .rsplit_once("Signature=")
+                        .expect("authorization has a signature");
+                    format!("{head}Signature={signature}")
+                }
+                _ => value,
+            };
+            builder = builder.header(name, value);
         }
         if let Some((name, value)) = &self.unsigned_header {
             builder = builder.header(name.as_str(), value.as_str());
@@ -340,24 +342,13 @@ impl<'a> Call<'a> {
     }
 
     fn v1_request(&self) -> reqwest::RequestBuilder {
-        let mut params = vec![
-            ("Action".to_string(), self.action.clone()),
-            ("Version".to_string(), self.version.clone()),
-            ("Format".to_string(), "JSON".to_string()),
-            ("AccessKeyId".to_string(), self.key.0.clone()),
-            ("SignatureMethod".to_string(), "HMAC-SHA1".to_string()),
-            ("SignatureVersion".to_string(), "1.0".to_string()),
-            ("SignatureNonce".to_string(), self.nonce.clone()),
-            ("Timestamp".to_string(), self.date.clone()),
-        ];
-        if let Some(token) = &self.token {
-            params.push(("SecurityToken".into(), token.clone()));
+        let host = self.host();
+        let mut params = self.rpc_call(&host).v1_params(&self.params);
+        if let Some(signature) = &self.signature {
+            for (_, value) in params.iter_mut().filter(|(k, _)| k == "Signature") {
+                *value = signature.clone();
+            }
         }
-        params.extend(self.params.iter().cloned());
-        let signature = self.signature.clone().unwrap_or_else(|| {
-            sign::v1_signature(&self.key.1, &sign::v1_string_to_sign(self.method, &params))
-        });
-        params.push(("Signature".into(), signature));
         let encoded = sign::canonical_query(&params);
         let method = self.method.parse().expect("method");
         let mut builder = if self.form {

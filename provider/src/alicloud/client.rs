@@ -9,7 +9,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::retry::Backoff;
 use super::settings::{ClientConfig, SignatureVersion};
-use super::sign::{self, V3Request};
+use super::sign::{self, RpcCall};
 use super::{ApiError, Endpoint, Error};
 
 /// How long one attempt may take before it counts as lost (never beyond the operation's deadline).
@@ -234,73 +234,38 @@ impl Client {
         let endpoint = self.endpoint(service);
         let nonce = uuid::Uuid::new_v4().simple().to_string();
         let timestamp = chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string();
+        let call = RpcCall {
+            method: "POST",
+            host: &endpoint.host(),
+            action,
+            version: service.version(),
+            timestamp: &timestamp,
+            nonce: &nonce,
+            access_key_id: &creds.access_key_id,
+            secret: &creds.access_key_secret,
+            security_token: creds.security_token.as_deref(),
+        };
         let request = match config.signature {
             SignatureVersion::V3 => {
-                let payload_hash = sign::sha256_hex(b"");
-                let mut headers = vec![
-                    ("host".to_string(), endpoint.host()),
-                    ("x-acs-action".to_string(), action.to_string()),
-                    ("x-acs-version".to_string(), service.version().to_string()),
-                    ("x-acs-date".to_string(), timestamp),
-                    ("x-acs-signature-nonce".to_string(), nonce),
-                    ("x-acs-content-sha256".to_string(), payload_hash.clone()),
-                ];
-                if let Some(token) = &creds.security_token {
-                    headers.push(("x-acs-security-token".to_string(), token.clone()));
-                }
-                let signed = V3Request {
-                    method: "POST",
-                    path: "/",
-                    query: params,
-                    headers: &headers,
-                    payload_hash: &payload_hash,
-                };
-                let authorization =
-                    sign::v3_authorization(&signed, &creds.access_key_id, &creds.access_key_secret);
                 let mut url = endpoint.url().clone();
                 url.set_query(
                     Some(&sign::canonical_query(params))
                         .filter(|q| !q.is_empty())
                         .map(String::as_str),
                 );
-                let mut req = self
-                    .inner
-                    .http
-                    .post(url)
-                    .header("authorization", authorization);
+                let mut req = self.inner.http.post(url);
                 // reqwest derives Host from the URL, exactly as signed.
-                for (name, value) in headers.iter().filter(|(n, _)| n != "host") {
+                for (name, value) in call.v3_headers(params).iter().filter(|(n, _)| n != "host") {
                     req = req.header(name, value);
                 }
                 req
             }
-            SignatureVersion::V1 => {
-                let mut all = params.to_vec();
-                let common = [
-                    ("Action", action),
-                    ("Version", service.version()),
-                    ("Format", "JSON"),
-                    ("AccessKeyId", &creds.access_key_id),
-                    ("SignatureMethod", "HMAC-SHA1"),
-                    ("SignatureVersion", "1.0"),
-                    ("SignatureNonce", &nonce),
-                    ("Timestamp", &timestamp),
-                ];
-                all.extend(common.iter().map(|(k, v)| (k.to_string(), v.to_string())));
-                if let Some(token) = &creds.security_token {
-                    all.push(("SecurityToken".to_string(), token.clone()));
-                }
-                let signature = sign::v1_signature(
-                    &creds.access_key_secret,
-                    &sign::v1_string_to_sign("POST", &all),
-                );
-                all.push(("Signature".to_string(), signature));
-                self.inner
-                    .http
-                    .post(endpoint.url().clone())
-                    .header("content-type", "application/x-www-form-urlencoded")
-                    .body(sign::canonical_query(&all))
-            }
+            SignatureVersion::V1 => self
+                .inner
+                .http
+                .post(endpoint.url().clone())
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(sign::canonical_query(&call.v1_params(params))),
         };
         let response = request.send().await.map_err(|e| transport(action, &e))?;
         let status = response.status();
