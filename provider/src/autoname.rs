@@ -1,11 +1,14 @@
 //! Pulumi autonaming for name properties: a resource declared without a name gets one derived from its
-//! logical name plus a random suffix, kept across updates. For an ECD image the name is also what lets a
-//! create whose answer was lost find the image it made, so nothing is left behind untracked.
+//! logical name plus a suffix, kept across updates. For an ECD image the name is also the only key the API
+//! offers (CreateImage takes no client token), so the suffix is reproducible: the same stack, resource and
+//! source desktop always give the same name. A create whose answer was lost, or whose `pulumi up` was killed,
+//! can then find the image it made on the next attempt instead of leaving it behind untracked; and a
+//! replacement from another desktop gets another name, so old and new can exist side by side.
 
 use ring::digest;
 use serde_json::Value;
 
-use crate::check::{is_cjk, is_name_start};
+use crate::check::{is_name_char, is_name_start};
 use crate::proto::pulumirpc::check_request::AutonamingOptions;
 use crate::proto::pulumirpc::check_request::autonaming_options::Mode;
 use crate::values::{self, Props};
@@ -17,21 +20,24 @@ pub struct AutoName {
     pub property: &'static str,
     /// The longest name the API takes.
     pub max_len: usize,
+    /// The input whose value, with the URN, makes the suffix: a change of it replaces the resource.
+    pub keyed_by: &'static str,
 }
 
-/// Characters of the random suffix.
+/// Characters of the suffix.
 const SUFFIX_LEN: usize = 7;
 
 /// Fills `auto.property` in `news` when the program left it out: the old value when there is one (a name
-/// never changes just because it was generated); for a new resource, the engine's autonaming choice, else
-/// `<logical name>-<7 hex characters from the engine's random seed>`. With autonaming disabled by the
-/// engine, or for an existing resource without a name, the property stays unset.
+/// never changes just because it was generated); for a new resource, the engine's autonaming choice when the
+/// project configures one, else [`reproducible`]. With autonaming disabled by the engine, or for an existing
+/// resource without a name, the property stays unset; while the keying input is unknown (preview), so is
+/// the name.
 pub fn apply(
     auto: AutoName,
     olds: &Props,
     news: &mut Props,
     logical_name: &str,
-    random_seed: &[u8],
+    urn: &str,
     options: Option<&AutonamingOptions>,
 ) {
     if news.contains_key(auto.property) {
@@ -51,28 +57,30 @@ pub fn apply(
     let name = match options.map(|o| (Mode::try_from(o.mode), o.proposed_name.as_str())) {
         Some((Ok(Mode::Disable), _)) => return,
         // The engine's choice (from the project's autonaming configuration); Check validates it.
-        Some((Ok(Mode::Enforce), proposed)) => proposed.to_string(),
-        Some((_, proposed)) if !proposed.is_empty() => fit(proposed, auto.max_len),
-        _ => generate(logical_name, random_seed, auto.max_len),
+        Some((Ok(Mode::Enforce), proposed)) => Value::String(proposed.to_string()),
+        Some((_, proposed)) if !proposed.is_empty() => Value::String(fit(proposed, auto.max_len)),
+        _ if news.get(auto.keyed_by).is_some_and(values::is_unknown) => values::unknown(),
+        _ => {
+            let key = values::get_str(news, auto.keyed_by).unwrap_or_default();
+            Value::String(reproducible(auto, logical_name, urn, key))
+        }
     };
-    news.insert(auto.property.to_string(), Value::String(name));
+    news.insert(auto.property.to_string(), name);
 }
 
-/// `<prefix>-<suffix>`, the prefix made to fit Alibaba's name rule and length.
-fn generate(logical_name: &str, random_seed: &[u8], max_len: usize) -> String {
-    let hash = hex::encode(digest::digest(&digest::SHA256, random_seed).as_ref());
-    let suffix = &hash[..SUFFIX_LEN];
-    let prefix = fit(logical_name, max_len - SUFFIX_LEN - 1);
+/// `<logical name>-<7 hex characters of SHA-256(urn, key)>`, the prefix made to fit Alibaba's name rule.
+pub fn reproducible(auto: AutoName, logical_name: &str, urn: &str, key: &str) -> String {
+    let hash = digest::digest(&digest::SHA256, format!("{urn}\n{key}").as_bytes());
+    let suffix = &hex::encode(hash.as_ref())[..SUFFIX_LEN];
+    let prefix = fit(logical_name, auto.max_len - SUFFIX_LEN - 1);
     format!("{prefix}-{suffix}")
 }
 
 /// Replaces characters Alibaba names do not allow with `-`, starts with a letter, and shortens to `max_len`.
 fn fit(name: &str, max_len: usize) -> String {
-    let allowed =
-        |c: char| c.is_ascii_alphanumeric() || is_cjk(c) || matches!(c, ':' | '_' | '-' | '.');
     let mut out: String = name
         .chars()
-        .map(|c| if allowed(c) { c } else { '-' })
+        .map(|c| if is_name_char(c) { c } else { '-' })
         .collect();
     let starts_well = out.chars().next().is_some_and(is_name_start);
     if out.is_empty() {
@@ -92,7 +100,9 @@ mod tests {
     const AUTO: AutoName = AutoName {
         property: "imageName",
         max_len: 128,
+        keyed_by: "desktopId",
     };
+    const URN: &str = "urn:pulumi:dev::proj::alicloud:ecd:Image::golden";
 
     fn props(v: Value) -> Props {
         v.as_object().cloned().unwrap_or_default()
@@ -105,14 +115,7 @@ mod tests {
         options: Option<AutonamingOptions>,
     ) -> Option<Value> {
         let mut news = props(news);
-        apply(
-            AUTO,
-            &props(olds),
-            &mut news,
-            name,
-            b"seed",
-            options.as_ref(),
-        );
+        apply(AUTO, &props(olds), &mut news, name, URN, options.as_ref());
         news.get("imageName").cloned()
     }
 
@@ -158,10 +161,33 @@ mod tests {
     }
 
     #[test]
-    fn a_new_name_is_stable_for_a_seed_and_valid() {
-        let first = named(json!({}), json!({}), "golden", None).expect("a name");
-        let again = named(json!({}), json!({}), "golden", None).expect("a name");
+    fn a_new_name_is_reproducible_per_urn_and_desktop_and_valid() {
+        let d1 = json!({"desktopId": "ecd-1"});
+        let first = named(json!({}), d1.clone(), "golden", None).expect("a name");
+        let again = named(json!({}), d1.clone(), "golden", None).expect("a name");
         assert_eq!(first, again);
+        let other_desktop =
+            named(json!({}), json!({"desktopId": "ecd-2"}), "golden", None).expect("a name");
+        assert_ne!(first, other_desktop);
+        let mut news = props(d1);
+        apply(
+            AUTO,
+            &Props::new(),
+            &mut news,
+            "golden",
+            "urn:pulumi:prod::proj::alicloud:ecd:Image::golden",
+            None,
+        );
+        assert_ne!(Some(&first), news.get("imageName"), "another stack");
+        assert_eq!(
+            first.as_str(),
+            Some(reproducible(AUTO, "golden", URN, "ecd-1").as_str())
+        );
+        let unknown_desktop = json!({"desktopId": crate::values::UNKNOWN});
+        assert_eq!(
+            named(json!({}), unknown_desktop, "golden", None),
+            Some(json!(crate::values::UNKNOWN))
+        );
         let first = first.as_str().expect("a string").to_string();
         assert!(
             first.starts_with("golden-") && first.len() == "golden-".len() + 7,
@@ -173,6 +199,7 @@ mod tests {
             "http-thing",
             &"x".repeat(300),
             "镜像",
+            "dotted.name",
         ] {
             let name = named(json!({}), json!({}), logical, None).expect("a name");
             let name = name.as_str().expect("a string");

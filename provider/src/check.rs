@@ -88,6 +88,11 @@ pub(crate) fn is_name_start(c: char) -> bool {
     c.is_ascii_alphabetic() || is_cjk(c)
 }
 
+/// Whether an ECD image name may contain `c` after its first character.
+pub(crate) fn is_name_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || is_cjk(c) || matches!(c, ':' | '_' | '-')
+}
+
 /// A CJK unified ideograph, as Alibaba's name rules allow.
 pub(crate) fn is_cjk(c: char) -> bool {
     matches!(c, '\u{4E00}'..='\u{9FFF}' | '\u{3400}'..='\u{4DBF}')
@@ -98,17 +103,16 @@ fn starts_with_url(s: &str) -> bool {
     lower.starts_with("http://") || lower.starts_with("https://")
 }
 
-/// An Alibaba resource name: `min..=max` characters, starting with a letter or Chinese character, made of
-/// letters, Chinese characters, digits, `:`, `_`, `-` and `.`, not starting with `http(s)://`.
+/// An ECD image name (the `ImageName` rule of the official SDK's CreateImage model): `min..=max` characters,
+/// starting with a letter or Chinese character, made of letters, Chinese characters, digits, `:`, `_` and `-`
+/// (no `.`), not starting with `http(s)://`.
 pub fn name(property: &str, value: &str, min: usize, max: usize) -> Option<Failure> {
     let len = value.chars().count();
     let rule = format!(
         "'{property}' must be {min} to {max} characters, start with a letter or a Chinese character, \
-         and contain only letters, Chinese characters, digits, ':', '_', '-' and '.'"
+         and contain only letters, Chinese characters, digits, ':', '_' and '-' (no '.')"
     );
-    let valid_chars = value
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || is_cjk(c) || matches!(c, ':' | '_' | '-' | '.'));
+    let valid_chars = value.chars().all(is_name_char);
     if starts_with_url(value) {
         Some(Failure::new(
             property,
@@ -182,7 +186,7 @@ mod tests {
 
     #[test]
     fn names() {
-        assert!(name("imageName", "golden-image_1:v2.0", 2, 128).is_none());
+        assert!(name("imageName", "golden-image_1:v2-0", 2, 128).is_none());
         assert!(name("imageName", "镜像一号", 2, 128).is_none());
         for bad in [
             "a",
@@ -190,6 +194,7 @@ mod tests {
             "-abc",
             "has space",
             "bad/slash",
+            "my.image",
             "http://x",
             "HTTPS://x",
             &"a".repeat(129),

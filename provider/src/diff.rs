@@ -39,6 +39,14 @@ impl Plan {
         !self.changes.is_empty()
     }
 
+    /// Replaces the resource whatever its inputs say, showing `cause` as the property that forces it.
+    pub fn force_replace(&mut self, cause: &str) {
+        match self.changes.iter_mut().find(|(name, _, _)| name == cause) {
+            Some(change) => change.2 = true,
+            None => self.changes.push((cause.to_string(), Change::Update, true)),
+        }
+    }
+
     /// Inputs whose change forces a replacement.
     pub fn replaces(&self) -> Vec<String> {
         self.changes

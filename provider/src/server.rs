@@ -4,6 +4,7 @@ use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use prost::Message;
+use serde_json::Value;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tonic::codegen::Bytes;
@@ -26,6 +27,9 @@ use crate::proto::pulumirpc::{
 use crate::resources::{self, Ctx, Resource, ResourceError};
 use crate::schema::{SCHEMA_JSON, Schema};
 use crate::values::{self, Props};
+
+/// The provider config key of the region.
+const REGION: &str = "region";
 
 /// The provider service.
 pub struct Provider {
@@ -61,7 +65,7 @@ fn check_failures(failures: Vec<Failure>) -> Vec<CheckFailure> {
 /// The resource's logical name: sent by recent engines, else the last part of its URN.
 fn logical_name(req: &CheckRequest) -> &str {
     if req.name.is_empty() {
-        req.urn.rsplit("::").next().unwrap_or_default()
+        resources::logical_name(&req.urn)
     } else {
         &req.name
     }
@@ -92,36 +96,44 @@ fn preview_outputs(resource: &dyn Resource, inputs: &Props) -> Props {
     out
 }
 
+/// A failure that leaves a resource behind: the engine keeps `id` with `outputs` and `reasons` as init errors.
+fn init_failed(id: String, outputs: &Props, inputs: &Props, reason: String) -> Status {
+    let detail = ErrorResourceInitFailed {
+        id,
+        properties: Some(values::to_struct(outputs)),
+        reasons: vec![reason.clone()],
+        inputs: Some(values::to_struct(inputs)),
+        refresh_before_update: false,
+    };
+    let envelope = RpcStatus {
+        code: Code::Unknown as i32,
+        message: reason.clone(),
+        details: vec![prost_types::Any {
+            type_url: "type.googleapis.com/pulumirpc.ErrorResourceInitFailed".into(),
+            value: detail.encode_to_vec(),
+        }],
+    };
+    Status::with_details(Code::Unknown, reason, Bytes::from(envelope.encode_to_vec()))
+}
+
 /// Maps a resource failure to a gRPC status; a partial failure carries what exists so the engine keeps it.
+/// `inputs` are the operation's inputs: their secrets stay secret in what is kept and out of the message.
 fn status(err: ResourceError, inputs: &Props) -> Status {
+    let secrets = values::secret_texts(inputs);
     match err {
-        ResourceError::InvalidId(msg) => Status::invalid_argument(msg),
+        ResourceError::InvalidId(msg) => Status::invalid_argument(values::redact(&msg, &secrets)),
         ResourceError::Partial {
             id,
-            outputs,
+            mut outputs,
             reason,
         } => {
-            let detail = ErrorResourceInitFailed {
-                id,
-                properties: Some(values::to_struct(&outputs)),
-                reasons: vec![reason.clone()],
-                inputs: Some(values::to_struct(inputs)),
-                refresh_before_update: false,
-            };
-            let envelope = RpcStatus {
-                code: Code::Unknown as i32,
-                message: reason.clone(),
-                details: vec![prost_types::Any {
-                    type_url: "type.googleapis.com/pulumirpc.ErrorResourceInitFailed".into(),
-                    value: detail.encode_to_vec(),
-                }],
-            };
-            Status::with_details(Code::Unknown, reason, Bytes::from(envelope.encode_to_vec()))
+            values::mark_secret(&mut outputs, &values::secret_keys(inputs));
+            init_failed(id, &outputs, inputs, values::redact(&reason, &secrets))
         }
         ResourceError::Api(alicloud::Error::Cancelled) => {
             Status::cancelled("the operation was cancelled")
         }
-        other => Status::unknown(other.to_string()),
+        other => Status::unknown(values::redact(&other.to_string(), &secrets)),
     }
 }
 
@@ -164,6 +176,7 @@ impl Provider {
     /// and progress reporting for `urn`.
     fn operation(&self, urn: &str, timeout: Duration) -> Result<Operation, Status> {
         Ok(Operation {
+            urn: urn.to_string(),
             client: self.client()?,
             call: CallContext {
                 deadline: Instant::now() + timeout,
@@ -176,6 +189,7 @@ impl Provider {
 
 /// The owned parts of a [`Ctx`] for one operation.
 struct Operation {
+    urn: String,
     client: Client,
     call: CallContext,
     progress: EngineProgress,
@@ -184,6 +198,7 @@ struct Operation {
 impl Operation {
     fn ctx(&self) -> Ctx<'_> {
         Ctx {
+            urn: &self.urn,
             client: &self.client,
             call: self.call.clone(),
             progress: &self.progress,
@@ -228,6 +243,14 @@ impl ResourceProvider for Provider {
     ) -> Result<Response<CheckResponse>, Status> {
         let mut news = values::from_struct(request.get_ref().news.as_ref());
         let failures = config::validate(&self.schema.config, &news);
+        // A region taken from the environment or a profile is recorded with the provider, so that a later
+        // change of it shows as a replacement instead of silently moving the stack to another region.
+        if news.get(REGION).is_none_or(Value::is_null)
+            && let Some(region) =
+                alicloud::resolve_region(&config::inputs(&news), self.env.as_ref())
+        {
+            news.insert(REGION.into(), Value::String(region));
+        }
         config::protect_secrets(&self.schema.config, &mut news);
         Ok(Response::new(CheckResponse {
             inputs: Some(values::to_struct(&news)),
@@ -251,8 +274,13 @@ impl ResourceProvider for Provider {
             .cloned()
             .collect();
         changed.sort();
-        // Resources live in one region: moving the provider to another one means new resources.
-        let replaces = changed.iter().filter(|k| *k == "region").cloned().collect();
+        // Resources live in one region: moving the provider to another one means new resources. A stack whose
+        // provider state predates the recorded region keeps its resources.
+        let replaces = changed
+            .iter()
+            .filter(|k| *k == REGION && olds.get(REGION).is_some_and(|v| !v.is_null()))
+            .cloned()
+            .collect();
         Ok(Response::new(DiffResponse {
             changes: if changed.is_empty() {
                 pulumirpc::diff_response::DiffChanges::DiffNone
@@ -315,7 +343,7 @@ impl ResourceProvider for Provider {
                     &olds,
                     &mut news,
                     logical_name(req),
-                    &req.random_seed,
+                    &req.urn,
                     req.autonaming.as_ref(),
                 );
             }
@@ -326,6 +354,10 @@ impl ResourceProvider for Provider {
                 &news,
             );
             failures.extend(resource.validate(&news));
+            let secrets = values::secret_texts(&news);
+            for failure in &mut failures {
+                failure.reason = values::redact(&failure.reason, &secrets);
+            }
             Ok(Response::new(CheckResponse {
                 inputs: Some(values::to_struct(&news)),
                 failures: check_failures(failures),
@@ -340,15 +372,24 @@ impl ResourceProvider for Provider {
         async move {
             let req = request.get_ref();
             let resource = self.resource(&req.urn)?;
-            let plan = diff::plan(
+            let olds = values::from_struct(req.olds.as_ref());
+            let news = values::from_struct(req.news.as_ref());
+            let mut plan = diff::plan(
                 resource.spec(),
                 resource.diff_rules(),
-                &values::from_struct(req.olds.as_ref()),
+                &olds,
                 &values::from_struct(req.old_inputs.as_ref()),
-                &values::from_struct(req.news.as_ref()),
+                &news,
                 &req.ignore_changes,
             );
-            Ok(Response::new(plan.into_response()))
+            if let Some(cause) = resource.forced_replacement(&olds) {
+                plan.force_replace(cause);
+            }
+            let delete_first = !plan.replaces().is_empty()
+                && resource.delete_before_replace(&req.urn, &olds, &news);
+            let mut response = plan.into_response();
+            response.delete_before_replace = delete_first;
+            Ok(Response::new(response))
         }
         .instrument(span)
         .await
@@ -373,10 +414,11 @@ impl ResourceProvider for Provider {
             let operation =
                 self.operation(&req.urn, timeout(req.timeout, resource.timeouts().create))?;
             let ctx = operation.ctx();
-            let created = resource
+            let mut created = resource
                 .create(&ctx, &inputs)
                 .await
                 .map_err(|e| status(e, &inputs))?;
+            values::mark_secret(&mut created.outputs, &values::secret_keys(&inputs));
             Ok(Response::new(CreateResponse {
                 id: created.id,
                 properties: Some(values::to_struct(&created.outputs)),
@@ -393,21 +435,30 @@ impl ResourceProvider for Provider {
             let req = request.get_ref();
             let resource = self.resource(&req.urn)?;
             let state = values::from_struct(req.properties.as_ref());
+            let old_inputs = values::from_struct(req.inputs.as_ref());
             let operation = self.operation(&req.urn, resource.timeouts().create)?;
             let ctx = operation.ctx();
             let found = resource
                 .read(&ctx, &req.id, &state)
                 .await
                 .map_err(|e| status(e, &state))?;
-            Ok(Response::new(match found {
-                // Gone: an empty id tells the engine to drop it from the state.
-                None => ReadResponse::default(),
-                Some(o) => ReadResponse {
-                    id: o.id,
-                    properties: Some(values::to_struct(&o.outputs)),
-                    inputs: Some(values::to_struct(&o.inputs)),
-                    refresh_before_update: false,
-                },
+            // Gone: an empty id tells the engine to drop it from the state. Only a read that succeeded and
+            // found nothing says so; every error above fails the refresh and leaves the state as it was.
+            let Some(mut found) = found else {
+                return Ok(Response::new(ReadResponse::default()));
+            };
+            let mut secret = values::secret_keys(&state);
+            secret.extend(values::secret_keys(&old_inputs));
+            values::mark_secret(&mut found.outputs, &secret);
+            values::mark_secret(&mut found.inputs, &secret);
+            if let Some(reason) = found.unhealthy {
+                return Err(init_failed(found.id, &found.outputs, &found.inputs, reason));
+            }
+            Ok(Response::new(ReadResponse {
+                id: found.id,
+                properties: Some(values::to_struct(&found.outputs)),
+                inputs: Some(values::to_struct(&found.inputs)),
+                refresh_before_update: false,
             }))
         }
         .instrument(span)
@@ -443,10 +494,18 @@ impl ResourceProvider for Provider {
             let operation =
                 self.operation(&req.urn, timeout(req.timeout, resource.timeouts().update))?;
             let ctx = operation.ctx();
-            let outputs = resource
+            let mut outputs = resource
                 .update(&ctx, &req.id, &olds, &news)
                 .await
                 .map_err(|e| status(e, &news))?;
+            // Inputs are secret as the program says now; outputs that are not inputs stay as they were.
+            let mut secret = values::secret_keys(&news);
+            secret.extend(
+                values::secret_keys(&olds)
+                    .into_iter()
+                    .filter(|k| !resource.spec().inputs.contains(k)),
+            );
+            values::mark_secret(&mut outputs, &secret);
             Ok(Response::new(UpdateResponse {
                 properties: Some(values::to_struct(&outputs)),
                 refresh_before_update: false,

@@ -3,6 +3,8 @@
 
 use prost_types::value::Kind;
 use prost_types::{ListValue, Struct, Value as PbValue};
+use std::collections::BTreeSet;
+
 use serde_json::{Map, Number, Value};
 
 /// A property bag: property name → value.
@@ -96,6 +98,54 @@ pub fn get_str<'a>(props: &'a Props, key: &str) -> Option<&'a str> {
     }
 }
 
+/// The properties whose values are secrets.
+pub fn secret_keys(props: &Props) -> BTreeSet<String> {
+    props
+        .iter()
+        .filter(|(_, v)| is_secret(v))
+        .map(|(k, _)| k.clone())
+        .collect()
+}
+
+/// Marks the named properties as secrets: the provider accepts secrets, so the engine no longer carries the
+/// marking from inputs to outputs itself.
+pub fn mark_secret(props: &mut Props, keys: &BTreeSet<String>) {
+    for key in keys {
+        if let Some(v) = props.get_mut(key)
+            && !v.is_null()
+            && !is_secret(v)
+        {
+            *v = secret(v.take());
+        }
+    }
+}
+
+/// Every string inside the secrets of `props`, to keep them out of messages.
+pub fn secret_texts(props: &Props) -> Vec<String> {
+    fn strings(v: &Value, out: &mut Vec<String>) {
+        match v {
+            Value::String(s) if !s.is_empty() => out.push(s.clone()),
+            Value::Array(a) => a.iter().for_each(|v| strings(v, out)),
+            Value::Object(o) => o.values().for_each(|v| strings(v, out)),
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    for v in props.values().filter(|v| is_secret(v)) {
+        strings(reveal(v), &mut out);
+    }
+    // Longest first, so that a secret containing another is hidden whole.
+    out.sort_by_key(|s| std::cmp::Reverse(s.len()));
+    out
+}
+
+/// `message` with each of `secrets` replaced by `[secret]`.
+pub fn redact(message: &str, secrets: &[String]) -> String {
+    secrets.iter().fold(message.to_string(), |m, s| {
+        m.replace(s.as_str(), "[secret]")
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -121,5 +171,34 @@ mod tests {
     fn unknown_inside_secret_is_unknown() {
         assert!(is_unknown(&secret(unknown())));
         assert!(!is_unknown(&json!("m-123")));
+    }
+
+    #[test]
+    fn secrets_are_found_marked_and_redacted() {
+        let props = json!({"a": secret(json!("hidden-account")), "b": "plain", "c": secret(json!(["x1", "hidden"]))});
+        let props = props.as_object().unwrap().clone();
+        let keys = secret_keys(&props);
+        assert_eq!(
+            keys.iter().map(String::as_str).collect::<Vec<_>>(),
+            ["a", "c"]
+        );
+        let mut outputs = json!({"a": "hidden-account", "b": "plain", "d": null});
+        let outputs = outputs.as_object_mut().unwrap();
+        mark_secret(outputs, &keys);
+        assert!(is_secret(&outputs["a"]));
+        assert!(!is_secret(&outputs["b"]));
+        assert!(outputs["d"].is_null());
+        mark_secret(outputs, &keys);
+        assert_eq!(
+            reveal(&outputs["a"]),
+            &json!("hidden-account"),
+            "marked once"
+        );
+        let texts = secret_texts(&props);
+        assert_eq!(texts, ["hidden-account", "hidden", "x1"]);
+        assert_eq!(
+            redact("account hidden-account is hidden (x1)", &texts),
+            "account [secret] is [secret] ([secret])"
+        );
     }
 }

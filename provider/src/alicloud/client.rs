@@ -17,6 +17,15 @@ const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(30);
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// The longest `x-acs-retry-after` honoured (the official SDKs' cap).
 const MAX_RETRY_AFTER: Duration = Duration::from_secs(120);
+/// Attempts of one call at most, whatever its deadline: a fault that outlasts them is reported, not waited out.
+pub const MAX_ATTEMPTS: u32 = 8;
+/// Attempts at most when the connection cannot be made at all (refused, unknown host): that is nearly always
+/// a wrong endpoint, which waiting does not mend.
+pub const MAX_CONNECT_ATTEMPTS: u32 = 3;
+const CONNECT_BACKOFF: Backoff = Backoff {
+    base: Duration::from_millis(100),
+    cap: Duration::from_secs(1),
+};
 
 /// An Alibaba Cloud product this client calls.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -75,7 +84,7 @@ struct Inner {
     backoff: Backoff,
 }
 
-fn transport(action: &str, err: &reqwest::Error) -> Error {
+fn transport(action: &str, endpoint: &Endpoint, err: &reqwest::Error) -> Error {
     let mut message = err.to_string();
     let mut source = std::error::Error::source(err);
     while let Some(s) = source {
@@ -84,6 +93,7 @@ fn transport(action: &str, err: &reqwest::Error) -> Error {
     }
     Error::Transport {
         action: action.to_string(),
+        endpoint: endpoint.url().as_str().trim_end_matches('/').to_string(),
         message,
         never_sent: err.is_connect(),
     }
@@ -160,7 +170,8 @@ impl Client {
         }
     }
 
-    /// Calls `action` with `params`, retrying what can be retried until `ctx`'s deadline.
+    /// Calls `action` with `params`, retrying what can be retried, at most [`MAX_ATTEMPTS`] times and never
+    /// past `ctx`'s deadline. A connection that cannot be made at all gets only a few quick retries.
     pub async fn call(
         &self,
         service: Service,
@@ -169,7 +180,9 @@ impl Client {
         idempotency: Idempotency,
         ctx: &CallContext,
     ) -> Result<Value, Error> {
+        let endpoint = self.endpoint(service).url().as_str().trim_end_matches('/');
         let mut attempt = 0u32;
+        let mut connect_failures = 0u32;
         loop {
             attempt += 1;
             let left = ctx.deadline.saturating_duration_since(Instant::now());
@@ -185,6 +198,7 @@ impl Client {
                 _ = ctx.cancel.cancelled() => return Err(Error::Cancelled),
                 r = sent => r.unwrap_or_else(|_| Err(Error::Transport {
                     action: action.to_string(),
+                    endpoint: endpoint.to_string(),
                     message: "no answer in time".into(),
                     never_sent: false,
                 })),
@@ -202,7 +216,19 @@ impl Client {
                 tracing::debug!(action, attempt, error = %err, "call failed");
                 return Err(err);
             }
-            let jitter = self.inner.backoff.delay(attempt, rand::random::<f64>());
+            let backoff = if err.is_connect_failure() {
+                connect_failures += 1;
+                CONNECT_BACKOFF
+            } else {
+                self.inner.backoff
+            };
+            if attempt >= MAX_ATTEMPTS || connect_failures >= MAX_CONNECT_ATTEMPTS {
+                return Err(Error::GaveUp {
+                    attempts: attempt,
+                    last: Box::new(err),
+                });
+            }
+            let jitter = backoff.delay(attempt, rand::random::<f64>());
             // A wait the service asked for is a floor, never shortened by jitter.
             let delay = match &err {
                 Error::Api(api) => api.retry_after.map_or(jitter, |w| w.max(jitter)),
@@ -267,10 +293,16 @@ impl Client {
                 .header("content-type", "application/x-www-form-urlencoded")
                 .body(sign::canonical_query(&call.v1_params(params))),
         };
-        let response = request.send().await.map_err(|e| transport(action, &e))?;
+        let response = request
+            .send()
+            .await
+            .map_err(|e| transport(action, endpoint, &e))?;
         let status = response.status();
         let wait = retry_after(response.headers());
-        let body = response.bytes().await.map_err(|e| transport(action, &e))?;
+        let body = response
+            .bytes()
+            .await
+            .map_err(|e| transport(action, endpoint, &e))?;
         if status.is_success() {
             serde_json::from_slice(&body)
                 .map_err(|e| Error::InvalidResponse(format!("{action}: {e}")))

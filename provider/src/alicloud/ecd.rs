@@ -60,7 +60,8 @@ impl Client {
         string_field(&body, "ImageId", "CreateImage")
     }
 
-    /// One image by id; `None` when it does not exist.
+    /// One image by id; `None` when it does not exist. DescribeImages answers an unknown id with an empty
+    /// list, so every error is an error, never "gone".
     pub async fn describe_ecd_image(
         &self,
         ctx: &CallContext,
@@ -68,7 +69,7 @@ impl Client {
     ) -> Result<Option<EcdImage>, Error> {
         let mut params = self.region_param();
         params.extend(flatten("ImageId", &[image_id.to_string()]));
-        let body = match self
+        let body = self
             .call(
                 Service::Ecd,
                 "DescribeImages",
@@ -76,12 +77,7 @@ impl Client {
                 Idempotency::Safe,
                 ctx,
             )
-            .await
-        {
-            Ok(body) => body,
-            Err(err) if err.is_not_found() => return Ok(None),
-            Err(err) => return Err(err),
-        };
+            .await?;
         let images = body["Images"].as_array().cloned().unwrap_or_default();
         Ok(images
             .iter()

@@ -9,6 +9,9 @@ use super::{CallContext, Client, Error, Idempotency, Service};
 const ACCOUNTS_PER_CALL: usize = 10;
 /// The largest DescribeImageSharePermission page.
 const PAGE_SIZE: usize = 100;
+/// The one code with which the share actions say the image does not exist (ECS API reference,
+/// ModifyImageSharePermission and DescribeImageSharePermission). Every other error is an error.
+pub const IMAGE_NOT_FOUND: &[&str] = &["InvalidImageId.NotFound"];
 
 impl Client {
     fn image_params(&self, image_id: &str) -> Vec<(String, String)> {
@@ -86,7 +89,7 @@ impl Client {
                 .await
             {
                 Ok(body) => body,
-                Err(err) if err.is_not_found() => return Ok(None),
+                Err(err) if err.has_code(IMAGE_NOT_FOUND) => return Ok(None),
                 Err(err) => return Err(err),
             };
             let listed = body["Accounts"]["Account"]

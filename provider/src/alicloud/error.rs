@@ -36,10 +36,12 @@ pub enum Error {
     #[error("{0}")]
     Api(ApiError),
     /// The request or its answer was lost on the network.
-    #[error("{action}: network error: {message}")]
+    #[error("{action} at {endpoint}: network error: {message}")]
     Transport {
         /// The action being called.
         action: String,
+        /// The endpoint called, so a wrong address is easy to spot.
+        endpoint: String,
         /// What went wrong.
         message: String,
         /// Whether the connection was never made, so the request cannot have been applied.
@@ -50,6 +52,14 @@ pub enum Error {
     DeadlineExceeded {
         /// The last error before the deadline.
         last: Option<Box<Error>>,
+    },
+    /// Retries ran out before the deadline did.
+    #[error("{last} (gave up after {attempts} attempts)")]
+    GaveUp {
+        /// Attempts made.
+        attempts: u32,
+        /// The last attempt's error.
+        last: Box<Error>,
     },
     /// The operation was cancelled.
     #[error("the operation was cancelled")]
@@ -82,19 +92,29 @@ impl Error {
     pub fn code(&self) -> Option<&str> {
         match self {
             Error::Api(e) => Some(&e.code),
-            Error::DeadlineExceeded { last: Some(last) } => last.code(),
+            Error::DeadlineExceeded { last: Some(last) } | Error::GaveUp { last, .. } => {
+                last.code()
+            }
             _ => None,
         }
     }
 
-    /// Whether the error says the thing asked for does not exist.
-    pub fn is_not_found(&self) -> bool {
-        match self {
-            Error::Api(e) => {
-                e.code.ends_with(".NotFound") || e.code == "NotFound" || e.http_status == 404
+    /// Whether Alibaba answered with one of `codes`. "Not found" is decided this way, per action, from the
+    /// codes that action documents: many other codes also end in `.NotFound` (`InvalidAccessKeyId.NotFound`,
+    /// `InvalidRegionId.NotFound`) without meaning that the resource is gone.
+    pub fn has_code(&self, codes: &[&str]) -> bool {
+        self.code().is_some_and(|c| codes.contains(&c))
+    }
+
+    /// Whether the connection was never made (refused, unresolvable host), so the request was not applied.
+    pub fn is_connect_failure(&self) -> bool {
+        matches!(
+            self,
+            Error::Transport {
+                never_sent: true,
+                ..
             }
-            _ => false,
-        }
+        )
     }
 
     /// Whether trying again later can succeed.
@@ -116,7 +136,9 @@ impl Error {
         match self {
             Error::Api(e) => !is_throttling(&e.code) && e.http_status >= 500,
             Error::Transport { never_sent, .. } => !never_sent,
-            Error::DeadlineExceeded { last: Some(last) } => last.may_have_taken_effect(),
+            Error::DeadlineExceeded { last: Some(last) } | Error::GaveUp { last, .. } => {
+                last.may_have_taken_effect()
+            }
             _ => false,
         }
     }
@@ -139,7 +161,7 @@ mod tests {
 
     #[test]
     fn classification_table() {
-        // (error, retryable, may have taken effect, not found)
+        // (error, retryable, may have taken effect, is InvalidImageId.NotFound)
         let cases = [
             (api("Throttling.User", 400), true, false, false),
             (api("Throttling", 400), true, false, false),
@@ -150,9 +172,15 @@ mod tests {
             (api("InvalidParameter", 400), false, false, false),
             (api("InvalidImageId.NotFound", 404), false, false, true),
             (api("SignatureDoesNotMatch", 400), false, false, false),
+            // Codes that end in NotFound without saying anything about the resource.
+            (api("InvalidAccessKeyId.NotFound", 404), false, false, false),
+            (api("InvalidRegionId.NotFound", 404), false, false, false),
+            (api("InvalidAction.NotFound", 404), false, false, false),
+            (api("HTTP404", 404), false, false, false),
             (
                 Error::Transport {
                     action: "A".into(),
+                    endpoint: "http://127.0.0.1:9".into(),
                     message: "refused".into(),
                     never_sent: true,
                 },
@@ -163,6 +191,7 @@ mod tests {
             (
                 Error::Transport {
                     action: "A".into(),
+                    endpoint: "http://127.0.0.1:9".into(),
                     message: "reset".into(),
                     never_sent: false,
                 },
@@ -175,7 +204,11 @@ mod tests {
         for (err, retry, effect, not_found) in cases {
             assert_eq!(err.is_retryable(), retry, "{err}");
             assert_eq!(err.may_have_taken_effect(), effect, "{err}");
-            assert_eq!(err.is_not_found(), not_found, "{err}");
+            assert_eq!(
+                err.has_code(&["InvalidImageId.NotFound"]),
+                not_found,
+                "{err}"
+            );
         }
     }
 

@@ -15,7 +15,10 @@ pub mod sign;
 pub use client::{CallContext, Client, Idempotency, Service};
 pub use credentials::Credentials;
 pub use ecd::EcdImage;
+pub use ecs::IMAGE_NOT_FOUND;
 pub use endpoints::Endpoint;
 pub use environment::{Environment, MapEnvironment, SystemEnvironment};
 pub use error::{ApiError, Error};
-pub use settings::{ClientConfig, ConfigInputs, SignatureVersion, resolve_client_config};
+pub use settings::{
+    ClientConfig, ConfigInputs, SignatureVersion, resolve_client_config, resolve_region,
+};

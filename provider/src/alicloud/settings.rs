@@ -76,29 +76,38 @@ fn endpoint(
     }
 }
 
+fn profile_loader(inputs: &ConfigInputs) -> ProfileLoader {
+    ProfileLoader {
+        selection: ProfileSelection {
+            configured: inputs.profile.clone(),
+        },
+    }
+}
+
+/// The region: the configured one, else `ALIBABA_CLOUD_REGION_ID`, `ALICLOUD_REGION`, else the profile's
+/// `region_id`.
+pub fn resolve_region(inputs: &ConfigInputs, env: &dyn Environment) -> Option<String> {
+    inputs
+        .region
+        .clone()
+        .or_else(|| env.var("ALIBABA_CLOUD_REGION_ID"))
+        .or_else(|| env.var("ALICLOUD_REGION"))
+        .or_else(|| profile_loader(inputs).region(env))
+}
+
 /// Resolves settings from config, then the environment, then the profile file.
 pub fn resolve_client_config(
     inputs: &ConfigInputs,
     env: &dyn Environment,
 ) -> Result<ClientConfig, Error> {
-    let profile = ProfileLoader {
-        selection: ProfileSelection {
-            configured: inputs.profile.clone(),
-        },
-    };
+    let profile = profile_loader(inputs);
     let config = ConfigLoader {
         access_key: inputs.access_key.clone(),
         secret_key: inputs.secret_key.clone(),
         security_token: inputs.security_token.clone(),
     };
-    let credentials = default_chain(config, profile.clone()).resolve(env)?;
-    let region = inputs
-        .region
-        .clone()
-        .or_else(|| env.var("ALIBABA_CLOUD_REGION_ID"))
-        .or_else(|| env.var("ALICLOUD_REGION"))
-        .or_else(|| profile.region(env))
-        .ok_or_else(|| {
+    let credentials = default_chain(config, profile).resolve(env)?;
+    let region = resolve_region(inputs, env).ok_or_else(|| {
             Error::Config(
                 "no region: set alicloud:region (e.g. cn-hangzhou), ALIBABA_CLOUD_REGION_ID or ALICLOUD_REGION, or region_id in the profile".into(),
             )

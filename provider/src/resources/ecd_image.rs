@@ -1,15 +1,14 @@
 //! `alicloud:ecd:Image`: a custom Elastic Cloud Desktop image made from a desktop. Id: the image id.
 
-use std::collections::BTreeSet;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use serde_json::Value;
 use tokio::time::Instant;
 
-use super::{Created, Ctx, Observed, Resource, ResourceError, Timeouts, pick};
+use super::{Created, Ctx, Observed, Resource, ResourceError, Timeouts, logical_name, pick};
 use crate::alicloud::{self, EcdImage as ApiImage};
-use crate::autoname::AutoName;
+use crate::autoname::{self, AutoName};
 use crate::check::{self, Failure};
 use crate::diff;
 use crate::schema::ResourceSpec;
@@ -21,6 +20,8 @@ const DESCRIPTION: &str = "description";
 const STATUS: &str = "status";
 
 const AVAILABLE: &str = "Available";
+const CREATING: &str = "Creating";
+const CREATE_FAILED: &str = "CreateFailed";
 
 /// Polling starts fast (tests and small images finish in seconds) and backs off to this.
 const POLL_START: Duration = Duration::from_millis(500);
@@ -76,7 +77,7 @@ impl EcdImage {
         loop {
             match ctx.client.describe_ecd_image(&ctx.call, image_id).await? {
                 None => return Ok(Waited::Gone),
-                Some(image) if image.status != "Creating" => return Ok(Waited::Done(image)),
+                Some(image) if image.status != CREATING => return Ok(Waited::Done(image)),
                 Some(image) => ctx.progress.report(format!(
                     "waiting for image {image_id} to become {AVAILABLE} (status {}, {}s elapsed)",
                     image.status,
@@ -114,38 +115,86 @@ impl EcdImage {
                 .await
             {
                 Ok(()) => break,
-                Err(err) if err.is_not_found() => return Ok(()),
-                Err(err) if err.code().is_some_and(|c| DELETE_LATER_CODES.contains(&c)) => {
+                Err(err) if err.has_code(DELETE_LATER_CODES) => {
                     ctx.progress.report(format!(
                         "image {image_id} cannot be deleted yet ({err}); retrying"
                     ));
                     sleep_until_next(ctx, delay).await?;
                     delay = (delay * 3 / 2).min(POLL_MAX);
                 }
-                Err(err) => return Err(err),
+                // DeleteImages documents no "not found" code: only DescribeImages can say the image is gone.
+                Err(err) => {
+                    return match ctx.client.describe_ecd_image(&ctx.call, image_id).await {
+                        Ok(None) => Ok(()),
+                        _ => Err(err),
+                    };
+                }
             }
         }
         Self::wait_gone(ctx, image_id).await
     }
 
-    /// Creates the image; when the answer is lost after the request may have been applied, finds the
-    /// image that request made instead of creating a second one.
+    /// The image to wait for: one that an earlier, interrupted attempt of this very resource made, else a new
+    /// one. Never an image this resource did not make.
+    async fn create_or_resume(
+        &self,
+        ctx: &Ctx<'_>,
+        desktop_id: &str,
+        name: Option<&str>,
+        description: Option<&str>,
+    ) -> Result<String, ResourceError> {
+        let Some(name) = name else {
+            return Self::create_once(ctx, desktop_id, None, description).await;
+        };
+        let existing = ctx.client.find_ecd_images_by_name(&ctx.call, name).await?;
+        let ours = self.auto_name().is_some_and(|auto| {
+            name == autoname::reproducible(auto, ctx.logical_name(), ctx.urn, desktop_id)
+        });
+        match existing.as_slice() {
+            [] => Self::create_once(ctx, desktop_id, Some(name), description).await,
+            // The name is derived from this stack, resource and desktop: an image that carries it and is not in
+            // the state was made by an attempt of this resource whose answer never reached the state.
+            [image] if ours && image.status == CREATE_FAILED => {
+                tracing::info!(image_id = %image.image_id, "removing the failed image of an earlier attempt");
+                Self::delete_and_wait(ctx, &image.image_id).await?;
+                Self::create_once(ctx, desktop_id, Some(name), description).await
+            }
+            [image] if ours => {
+                tracing::info!(image_id = %image.image_id, status = %image.status, "resuming the image of an interrupted create");
+                ctx.progress.report(format!(
+                    "found image {} ({name}) made by an interrupted create of this resource; resuming it",
+                    image.image_id
+                ));
+                Ok(image.image_id.clone())
+            }
+            images => {
+                let ids: Vec<&str> = images.iter().map(|i| i.image_id.as_str()).collect();
+                let advice = match ids.as_slice() {
+                    [id] => format!(
+                        "to manage it here, import it: `pulumi import {} {} {id}`; or choose another imageName",
+                        Self::TOKEN,
+                        ctx.logical_name()
+                    ),
+                    _ => "import the right one with `pulumi import` and delete the others, or choose another imageName"
+                        .to_string(),
+                };
+                Err(ResourceError::Failed(format!(
+                    "an ECD image named {name:?} already exists ({}) and this resource cannot tell that it made it; \
+                     Pulumi does not take over an image it did not make: {advice}",
+                    ids.join(", ")
+                )))
+            }
+        }
+    }
+
+    /// One CreateImage; when the answer is lost after the request may have been applied, finds the image that
+    /// request made (no other image had the name before) instead of creating a second one.
     async fn create_once(
         ctx: &Ctx<'_>,
         desktop_id: &str,
         name: Option<&str>,
         description: Option<&str>,
     ) -> Result<String, ResourceError> {
-        let before: BTreeSet<String> = match name {
-            Some(n) => ctx
-                .client
-                .find_ecd_images_by_name(&ctx.call, n)
-                .await?
-                .into_iter()
-                .map(|i| i.image_id)
-                .collect(),
-            None => BTreeSet::new(),
-        };
         let err = match ctx
             .client
             .create_ecd_image(&ctx.call, desktop_id, name, description)
@@ -162,24 +211,62 @@ impl EcdImage {
                  {desktop_id} and import it, or delete it"
             )));
         };
-        let made: Vec<String> = ctx
-            .client
-            .find_ecd_images_by_name(&ctx.call, name)
-            .await?
-            .into_iter()
-            .map(|i| i.image_id)
-            .filter(|id| !before.contains(id))
-            .collect();
+        let made = ctx.client.find_ecd_images_by_name(&ctx.call, name).await?;
         match made.as_slice() {
             [] => Err(err.into()),
-            [id] => {
-                tracing::info!(image_id = %id, error = %err, "CreateImage answer was lost; found the image it made");
-                Ok(id.clone())
+            [image] => {
+                tracing::info!(image_id = %image.image_id, error = %err, "CreateImage answer was lost; found the image it made");
+                Ok(image.image_id.clone())
             }
             many => Err(ResourceError::Failed(format!(
-                "CreateImage answer was lost ({err}) and several new images are named {name:?}: {}; \
+                "CreateImage answer was lost ({err}) and several images are now named {name:?}: {}; \
                  import the right one and delete the others",
-                many.join(", ")
+                many.iter()
+                    .map(|i| i.image_id.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))),
+        }
+    }
+
+    /// Waits for an image being made and turns the outcome into outputs, or into a partial failure that keeps
+    /// the image in the state (so the next `pulumi up` goes on waiting, or replaces a failed image).
+    async fn settle(
+        ctx: &Ctx<'_>,
+        image_id: &str,
+        desktop_id: Option<&str>,
+        last_known: Props,
+    ) -> Result<Props, ResourceError> {
+        let partial = |reason: String| ResourceError::Partial {
+            id: image_id.to_string(),
+            outputs: last_known.clone(),
+            reason,
+        };
+        match Self::wait_settled(ctx, image_id).await {
+            Ok(Waited::Done(image)) if image.status == AVAILABLE => {
+                Ok(Self::outputs(&image, desktop_id))
+            }
+            Ok(Waited::Done(image)) => Err(ResourceError::Partial {
+                id: image_id.to_string(),
+                outputs: Self::outputs(&image, desktop_id),
+                reason: format!(
+                    "image {image_id} ended {} instead of {AVAILABLE}; the next `pulumi up` replaces it",
+                    image.status
+                ),
+            }),
+            Ok(Waited::Gone) => Err(ResourceError::Failed(format!(
+                "image {image_id} no longer exists; `pulumi refresh` drops it from the stack"
+            ))),
+            Err(alicloud::Error::DeadlineExceeded { .. }) => Err(partial(format!(
+                "image {image_id} was still not {AVAILABLE} when the timeout ran out; it is kept in the stack, \
+                 and the next `pulumi up` goes on waiting for it (raise customTimeouts to wait longer)"
+            ))),
+            Err(alicloud::Error::Cancelled) => Err(partial(format!(
+                "cancelled while waiting for image {image_id}; it is kept in the stack, and the next \
+                 `pulumi up` goes on waiting for it"
+            ))),
+            Err(err) => Err(partial(format!(
+                "image {image_id} exists but could not be checked: {err}"
             ))),
         }
     }
@@ -217,7 +304,35 @@ impl Resource for EcdImage {
         Some(AutoName {
             property: IMAGE_NAME,
             max_len: 128,
+            keyed_by: DESKTOP_ID,
         })
+    }
+
+    fn forced_replacement(&self, olds: &Props) -> Option<&'static str> {
+        // A failed image cannot be repaired in place.
+        (values::get_str(olds, STATUS) == Some(CREATE_FAILED)).then_some(STATUS)
+    }
+
+    fn delete_before_replace(&self, urn: &str, olds: &Props, news: &Props) -> bool {
+        // The name is the only key ECD gives an image, so a replacement under the same name must wait until the
+        // old image is gone. An autonamed image (its name kept by Check) is renamed when its desktop changes.
+        let Some(old_name) = values::get_str(olds, IMAGE_NAME) else {
+            return false;
+        };
+        let new_desktop = values::get_str(news, DESKTOP_ID);
+        let autonamed = self
+            .auto_name()
+            .zip(values::get_str(olds, DESKTOP_ID))
+            .is_some_and(|(auto, old_desktop)| {
+                old_name == autoname::reproducible(auto, logical_name(urn), urn, old_desktop)
+            });
+        let new_name = match (values::get_str(news, IMAGE_NAME), self.auto_name()) {
+            (Some(n), Some(auto)) if autonamed && n == old_name => {
+                new_desktop.map(|d| autoname::reproducible(auto, logical_name(urn), urn, d))
+            }
+            (n, _) => n.map(str::to_string),
+        };
+        new_name.as_deref() == Some(old_name)
     }
 
     fn timeouts(&self) -> Timeouts {
@@ -255,51 +370,34 @@ impl Resource for EcdImage {
         };
         let name = values::get_str(inputs, IMAGE_NAME);
         let description = values::get_str(inputs, DESCRIPTION);
-        let image_id = Self::create_once(ctx, desktop_id, name, description).await?;
-        tracing::info!(%image_id, desktop_id, "image creation started");
+        let image_id = self
+            .create_or_resume(ctx, desktop_id, name, description)
+            .await?;
+        tracing::info!(%image_id, desktop_id, "waiting for the image");
 
-        let mut partial_outputs = pick(inputs, &self.spec.inputs);
-        partial_outputs.insert(STATUS.into(), Value::String("Creating".into()));
-        let partial = |reason: String| ResourceError::Partial {
-            id: image_id.clone(),
-            outputs: partial_outputs.clone(),
-            reason,
-        };
-        match Self::wait_settled(ctx, &image_id).await {
-            Ok(Waited::Done(image)) if image.status == AVAILABLE => Ok(Created {
-                id: image_id.clone(),
-                outputs: Self::outputs(&image, Some(desktop_id)),
+        let mut last_known = pick(inputs, &self.spec.inputs);
+        last_known.insert(STATUS.into(), Value::String(CREATING.into()));
+        match Self::settle(ctx, &image_id, Some(desktop_id), last_known).await {
+            Ok(outputs) => Ok(Created {
+                id: image_id,
+                outputs,
             }),
-            Ok(Waited::Done(image)) => {
-                let status = image.status.clone();
-                // A failed image is of no use and would block a retry under the same name: remove it.
+            // A failed image is of no use and would block a retry under the same name: remove it.
+            Err(ResourceError::Partial {
+                outputs, reason, ..
+            }) if values::get_str(&outputs, STATUS) == Some(CREATE_FAILED) => {
                 match Self::delete_and_wait(ctx, &image_id).await {
                     Ok(()) => Err(ResourceError::Failed(format!(
-                        "image {image_id} from desktop {desktop_id} ended {status} instead of {AVAILABLE}; \
-                         the failed image was deleted"
+                        "image {image_id} from desktop {desktop_id} ended {CREATE_FAILED}; the failed image was deleted"
                     ))),
                     Err(err) => Err(ResourceError::Partial {
-                        id: image_id.clone(),
-                        outputs: Self::outputs(&image, Some(desktop_id)),
-                        reason: format!(
-                            "image {image_id} ended {status}, and deleting it failed: {err}"
-                        ),
+                        id: image_id,
+                        outputs,
+                        reason: format!("{reason}; deleting it failed: {err}"),
                     }),
                 }
             }
-            Ok(Waited::Gone) => Err(ResourceError::Failed(format!(
-                "image {image_id} disappeared while it was being created"
-            ))),
-            Err(alicloud::Error::DeadlineExceeded { .. }) => Err(partial(format!(
-                "image {image_id} was still not {AVAILABLE} when the create timeout ran out; it is kept in the \
-                 stack: run `pulumi refresh` once it is ready, or raise customTimeouts.create"
-            ))),
-            Err(alicloud::Error::Cancelled) => Err(partial(format!(
-                "cancelled while waiting for image {image_id}; it is kept in the stack"
-            ))),
-            Err(err) => Err(partial(format!(
-                "image {image_id} was created but could not be checked: {err}"
-            ))),
+            Err(err) => Err(err),
         }
     }
 
@@ -313,10 +411,23 @@ impl Resource for EcdImage {
             return Ok(None);
         };
         let outputs = Self::outputs(&image, values::get_str(state, DESKTOP_ID));
+        // On refresh, an image that is not ready keeps (or gets) the engine's init errors, so that the next
+        // `pulumi up` goes on waiting for it or replaces it instead of taking it for done.
+        let unhealthy = match image.status.as_str() {
+            _ if state.is_empty() => None,
+            CREATING => Some(format!(
+                "image {id} is still being made (status {CREATING}); the next `pulumi up` waits for it"
+            )),
+            CREATE_FAILED => Some(format!(
+                "image {id} ended {CREATE_FAILED}; the next `pulumi up` replaces it"
+            )),
+            _ => None,
+        };
         Ok(Some(Observed {
             id: id.to_string(),
             inputs: pick(&outputs, &self.spec.inputs),
             outputs,
+            unhealthy,
         }))
     }
 
@@ -335,14 +446,13 @@ impl Resource for EcdImage {
                 .modify_ecd_image(&ctx.call, id, name, description)
                 .await?;
         }
-        let Some(image) = ctx.client.describe_ecd_image(&ctx.call, id).await? else {
-            return Err(ResourceError::Failed(format!(
-                "image {id} no longer exists; run `pulumi refresh`"
-            )));
-        };
         let desktop_id =
             values::get_str(news, DESKTOP_ID).or_else(|| values::get_str(olds, DESKTOP_ID));
-        Ok(Self::outputs(&image, desktop_id))
+        let mut last_known = olds.clone();
+        last_known.extend(pick(news, &self.spec.inputs));
+        // An image whose create timed out or was interrupted is still `Creating`: the engine sends an Update
+        // for it, and the update is done only when the image is.
+        Self::settle(ctx, id, desktop_id, last_known).await
     }
 
     async fn delete(&self, ctx: &Ctx<'_>, id: &str, _state: &Props) -> Result<(), ResourceError> {

@@ -7,6 +7,7 @@ use async_trait::async_trait;
 use serde_json::Value;
 
 use super::{Created, Ctx, Observed, Resource, ResourceError, Timeouts};
+use crate::alicloud;
 use crate::check::{self, Failure};
 use crate::schema::ResourceSpec;
 use crate::values::{self, Props};
@@ -104,24 +105,38 @@ impl Resource for ImageSharePermission {
                 "imageId and accountId must be known to share an image".into(),
             ));
         };
+        let id = format!("{image_id}:{account_id}");
+        // A share made outside this stack is not ours to take: destroying the stack would revoke it. (An image
+        // that does not exist is left to ModifyImageSharePermission to report, with Alibaba's code.)
+        if Self::is_shared(ctx, image_id, account_id).await? == Some(true) {
+            return Err(ResourceError::Failed(format!(
+                "image {image_id} is already shared with account {account_id}, but not by this stack; \
+                 Pulumi does not take over a share it did not make. To manage it here, import it: \
+                 `pulumi import {} {} {id}`",
+                Self::TOKEN,
+                ctx.logical_name(),
+            )));
+        }
         if let Err(err) = ctx
             .client
             .add_image_share_accounts(&ctx.call, image_id, &[account_id.to_string()])
             .await
         {
-            // The call may have taken effect before it failed (a dropped connection): look before failing.
-            if Self::is_shared(ctx, image_id, account_id)
-                .await
-                .ok()
-                .flatten()
-                != Some(true)
+            // The call may have taken effect before it failed (a dropped connection); the share did not exist
+            // before it, so if it exists now, this call made it.
+            if !err.may_have_taken_effect()
+                || Self::is_shared(ctx, image_id, account_id)
+                    .await
+                    .ok()
+                    .flatten()
+                    != Some(true)
             {
                 return Err(err.into());
             }
             tracing::info!(image_id, account_id, error = %err, "share exists although the call reported an error");
         }
         Ok(Created {
-            id: format!("{image_id}:{account_id}"),
+            id,
             outputs: Self::props(image_id, account_id),
         })
     }
@@ -140,6 +155,7 @@ impl Resource for ImageSharePermission {
                     id: id.to_string(),
                     outputs: props.clone(),
                     inputs: props,
+                    unhealthy: None,
                 }))
             }
             _ => Ok(None),
@@ -167,7 +183,8 @@ impl Resource for ImageSharePermission {
             .await
         {
             Ok(()) => Ok(()),
-            Err(err) if err.is_not_found() => Ok(()),
+            // The image itself is gone, and with it every share.
+            Err(err) if err.has_code(alicloud::IMAGE_NOT_FOUND) => Ok(()),
             Err(err) => match Self::is_shared(ctx, image_id, account_id).await {
                 Ok(Some(true)) | Err(_) => Err(err.into()),
                 // The share (or the whole image) is gone: that is what delete wanted.

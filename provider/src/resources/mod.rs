@@ -14,7 +14,7 @@ use crate::schema::{ResourceSpec, Schema};
 use crate::values::Props;
 
 pub use ecd_image::EcdImage;
-pub use image_share_permission::ImageSharePermission;
+pub use image_share_permission::{ImageSharePermission, parse_id as parse_share_id};
 
 /// Where a resource reports progress of long waits (shown by the engine while it runs).
 pub trait Progress: Send + Sync {
@@ -24,6 +24,8 @@ pub trait Progress: Send + Sync {
 
 /// What a resource operation gets to work with.
 pub struct Ctx<'a> {
+    /// The resource's URN.
+    pub urn: &'a str,
     /// The Alibaba API client.
     pub client: &'a Client,
     /// Deadline and cancellation for this operation.
@@ -50,6 +52,9 @@ pub struct Observed {
     pub outputs: Props,
     /// The inputs that would produce this resource (for import and `.get`).
     pub inputs: Props,
+    /// Why the resource, although it exists, is not in a usable state: kept as the engine's init errors, so
+    /// that the next update finishes or replaces it.
+    pub unhealthy: Option<String>,
 }
 
 /// Default operation timeouts, used when the program sets no `customTimeouts`.
@@ -103,6 +108,16 @@ pub trait Resource: Send + Sync {
         None
     }
 
+    /// A replacement the old state calls for whatever the inputs say: the property to show as its cause.
+    fn forced_replacement(&self, _olds: &Props) -> Option<&'static str> {
+        None
+    }
+
+    /// Whether a replacement must delete the old resource before it creates the new one.
+    fn delete_before_replace(&self, _urn: &str, _olds: &Props, _news: &Props) -> bool {
+        false
+    }
+
     /// Default timeouts.
     fn timeouts(&self) -> Timeouts;
 
@@ -146,6 +161,18 @@ pub fn registry(schema: &'static Schema) -> Vec<Box<dyn Resource>> {
         Box::new(ImageSharePermission::new(spec(ImageSharePermission::TOKEN))),
         Box::new(EcdImage::new(spec(EcdImage::TOKEN))),
     ]
+}
+
+impl Ctx<'_> {
+    /// The resource's name in the program: the last part of its URN.
+    pub fn logical_name(&self) -> &str {
+        logical_name(self.urn)
+    }
+}
+
+/// The last part of a URN (`urn:pulumi:<stack>::<project>::<type>::<name>`).
+pub fn logical_name(urn: &str) -> &str {
+    urn.rsplit("::").next().unwrap_or_default()
 }
 
 /// Copies the named properties that are set in `from`.
