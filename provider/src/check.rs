@@ -25,6 +25,11 @@ impl Failure {
     }
 }
 
+/// Null, or a secret null: a value the program did not set.
+fn is_null(v: &Value) -> bool {
+    values::reveal(v).is_null()
+}
+
 /// Checks `news` against the schema. An input listed in `unobservable` is required only for a new
 /// resource: one that already exists without it (an import) keeps working.
 pub fn check_schema(
@@ -48,10 +53,10 @@ pub fn check_schema(
         }
     }
     for name in &spec.required_inputs {
-        let missing = news.get(name).is_none_or(Value::is_null);
+        let missing = news.get(name).is_none_or(is_null);
         let exempt = unobservable.contains(&name.as_str())
             && !olds.is_empty()
-            && olds.get(name).is_none_or(Value::is_null);
+            && olds.get(name).is_none_or(is_null);
         if missing && !exempt {
             failures.push(Failure::new(
                 name,
@@ -63,7 +68,7 @@ pub fn check_schema(
         let Some(value) = news.get(name) else {
             continue;
         };
-        if value.is_null() || values::is_unknown(value) {
+        if is_null(value) || values::is_unknown(value) {
             continue;
         }
         let ok = match kind.as_str() {
@@ -75,7 +80,7 @@ pub fn check_schema(
         if !ok {
             failures.push(Failure::new(
                 name,
-                format!("'{name}' must be a {kind}, got {value}"),
+                format!("'{name}' must be a {kind}, got {}", values::reveal(value)),
             ));
         }
     }

@@ -83,11 +83,14 @@ pub fn validate(spec: &ConfigSpec, props: &Props) -> Vec<Failure> {
         Err(reason) => failures.push(Failure::new("endpoints", reason)),
         Ok(eps) => {
             for (service, url) in &eps {
+                let url = values::reveal(url);
                 if !spec.endpoint_services.contains(service) {
                     let allowed = spec.endpoint_services.join(", ");
                     failures.push(Failure::new(
                         "endpoints",
-                        format!("unknown endpoint service '{service}'; allowed: {allowed}"),
+                        format!(
+                            "unknown endpoint service 'endpoints.{service}'; allowed: {allowed}"
+                        ),
                     ));
                 } else if !url.is_string()
                     || url
@@ -121,6 +124,10 @@ pub fn validate(spec: &ConfigSpec, props: &Props) -> Vec<Failure> {
             "'securityToken' needs 'accessKey' and 'secretKey' as well",
         ));
     }
+    let secrets = values::secret_texts(props);
+    for failure in &mut failures {
+        failure.reason = values::redact(&failure.reason, &secrets);
+    }
     failures
 }
 
@@ -140,7 +147,12 @@ pub fn protect_secrets(spec: &ConfigSpec, props: &mut Props) {
 pub fn inputs(props: &Props) -> ConfigInputs {
     let get = |k: &str| values::get_str(props, k).map(str::to_string);
     let eps = endpoints(props).unwrap_or_default();
-    let ep = |s: &str| eps.get(s).and_then(Value::as_str).map(str::to_string);
+    let ep = |s: &str| {
+        eps.get(s)
+            .map(values::reveal)
+            .and_then(Value::as_str)
+            .map(str::to_string)
+    };
     ConfigInputs {
         region: get("region"),
         access_key: get("accessKey"),
@@ -199,7 +211,7 @@ mod tests {
             ),
             (
                 json!({"endpoints": {"oss": "x"}}),
-                "endpoints: unknown endpoint service 'oss'",
+                "endpoints: unknown endpoint service 'endpoints.oss'",
             ),
             (
                 json!({"endpoints": {"ecs": "has space"}}),

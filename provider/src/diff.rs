@@ -105,7 +105,7 @@ pub struct Rules<'a> {
 }
 
 fn present(v: Option<&Value>) -> Option<&Value> {
-    v.filter(|v| !v.is_null())
+    v.filter(|v| !values::reveal(v).is_null())
 }
 
 /// Compares the old state (`olds`, falling back to `old_inputs` for inputs the state lacks) with `news`.

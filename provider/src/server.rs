@@ -13,7 +13,7 @@ use tracing::Instrument;
 
 use crate::alicloud::{self, CallContext, Client, Environment};
 use crate::autoname;
-use crate::check::{self, Failure};
+use crate::check::Failure;
 use crate::config;
 use crate::diff;
 use crate::engine::{Engine, EngineProgress};
@@ -347,17 +347,7 @@ impl ResourceProvider for Provider {
                     req.autonaming.as_ref(),
                 );
             }
-            let mut failures = check::check_schema(
-                resource.spec(),
-                resource.diff_rules().unobservable,
-                &olds,
-                &news,
-            );
-            failures.extend(resource.validate(&news));
-            let secrets = values::secret_texts(&news);
-            for failure in &mut failures {
-                failure.reason = values::redact(&failure.reason, &secrets);
-            }
+            let failures = resources::check_inputs(resource, &olds, &news);
             Ok(Response::new(CheckResponse {
                 inputs: Some(values::to_struct(&news)),
                 failures: check_failures(failures),

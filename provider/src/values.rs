@@ -120,24 +120,38 @@ pub fn mark_secret(props: &mut Props, keys: &BTreeSet<String>) {
     }
 }
 
-/// Every string inside the secrets of `props`, to keep them out of messages.
+/// The text of every value (and key) inside a secret anywhere in `props`, to keep them out of messages.
+/// Texts shorter than [`MIN_REDACTED`] are left: hiding them would garble the words around them, and no
+/// credential, id or account is that short.
 pub fn secret_texts(props: &Props) -> Vec<String> {
-    fn strings(v: &Value, out: &mut Vec<String>) {
-        match v {
-            Value::String(s) if !s.is_empty() => out.push(s.clone()),
-            Value::Array(a) => a.iter().for_each(|v| strings(v, out)),
-            Value::Object(o) => o.values().for_each(|v| strings(v, out)),
+    fn texts(v: &Value, inside: bool, out: &mut Vec<String>) {
+        let inside = inside || is_secret(v);
+        match reveal(v) {
+            Value::String(s) if inside => out.push(s.clone()),
+            Value::Number(n) if inside => out.push(n.to_string()),
+            Value::Array(a) => a.iter().for_each(|v| texts(v, inside, out)),
+            Value::Object(o) => {
+                for (k, v) in o {
+                    if inside {
+                        out.push(k.clone());
+                    }
+                    texts(v, inside, out);
+                }
+            }
             _ => {}
         }
     }
     let mut out = Vec::new();
-    for v in props.values().filter(|v| is_secret(v)) {
-        strings(reveal(v), &mut out);
-    }
+    props.values().for_each(|v| texts(v, false, &mut out));
+    out.retain(|s| s.chars().count() >= MIN_REDACTED);
     // Longest first, so that a secret containing another is hidden whole.
     out.sort_by_key(|s| std::cmp::Reverse(s.len()));
+    out.dedup();
     out
 }
+
+/// The shortest secret text [`secret_texts`] reports.
+pub const MIN_REDACTED: usize = 4;
 
 /// `message` with each of `secrets` replaced by `[secret]`.
 pub fn redact(message: &str, secrets: &[String]) -> String {
@@ -175,7 +189,7 @@ mod tests {
 
     #[test]
     fn secrets_are_found_marked_and_redacted() {
-        let props = json!({"a": secret(json!("hidden-account")), "b": "plain", "c": secret(json!(["x1", "hidden"]))});
+        let props = json!({"a": secret(json!("hidden-account")), "b": "plain", "c": secret(json!(["x1", "hidden"])), "e": {"n": secret(json!({"inner-key": 1234.5}))}});
         let props = props.as_object().unwrap().clone();
         let keys = secret_keys(&props);
         assert_eq!(
@@ -195,10 +209,10 @@ mod tests {
             "marked once"
         );
         let texts = secret_texts(&props);
-        assert_eq!(texts, ["hidden-account", "hidden", "x1"]);
+        assert_eq!(texts, ["hidden-account", "inner-key", "hidden", "1234.5"]);
         assert_eq!(
             redact("account hidden-account is hidden (x1)", &texts),
-            "account [secret] is [secret] ([secret])"
+            "account [secret] is [secret] (x1)"
         );
     }
 }

@@ -5,31 +5,9 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::*;
-use prost::Message;
-use pulumi_resource_alicloud::proto::pulumirpc::ErrorResourceInitFailed;
 use pulumi_resource_alicloud::values;
 use reqwest::Method;
 use serde_json::json;
-
-/// The ErrorResourceInitFailed detail of a partial failure.
-fn init_failed(status: &tonic::Status) -> ErrorResourceInitFailed {
-    #[derive(Clone, PartialEq, Message)]
-    struct RpcStatus {
-        #[prost(int32, tag = "1")]
-        code: i32,
-        #[prost(string, tag = "2")]
-        message: String,
-        #[prost(message, repeated, tag = "3")]
-        details: Vec<prost_types::Any>,
-    }
-    let envelope = RpcStatus::decode(status.details()).expect("status details");
-    let any = envelope.details.first().expect("one detail");
-    assert_eq!(
-        any.type_url,
-        "type.googleapis.com/pulumirpc.ErrorResourceInitFailed"
-    );
-    ErrorResourceInitFailed::decode(any.value.as_slice()).expect("detail decodes")
-}
 
 #[tokio::test]
 async fn image_lifecycle_create_update_read_delete() {

@@ -11,7 +11,7 @@ use crate::alicloud::{self, CallContext, Client};
 use crate::check::Failure;
 use crate::diff;
 use crate::schema::{ResourceSpec, Schema};
-use crate::values::Props;
+use crate::values::{self, Props};
 
 pub use ecd_image::EcdImage;
 pub use image_share_permission::{ImageSharePermission, parse_id as parse_share_id};
@@ -173,6 +173,24 @@ impl Ctx<'_> {
 /// The last part of a URN (`urn:pulumi:<stack>::<project>::<type>::<name>`).
 pub fn logical_name(urn: &str) -> &str {
     urn.rsplit("::").next().unwrap_or_default()
+}
+
+/// Everything Check rejects in `news`: the schema's rules, then the resource's own, with the text of every
+/// secret input kept out of the messages (they are shown and logged).
+pub fn check_inputs(resource: &dyn Resource, olds: &Props, news: &Props) -> Vec<Failure> {
+    let mut failures = crate::check::check_schema(
+        resource.spec(),
+        resource.diff_rules().unobservable,
+        olds,
+        news,
+    );
+    failures.extend(resource.validate(news));
+    let mut secrets = values::secret_texts(news);
+    secrets.extend(values::secret_texts(olds));
+    for failure in &mut failures {
+        failure.reason = values::redact(&failure.reason, &secrets);
+    }
+    failures
 }
 
 /// Copies the named properties that are set in `from`.

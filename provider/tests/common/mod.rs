@@ -342,3 +342,27 @@ pub fn emulator_config(emulator: &Emulator) -> Value {
         "endpoints": {"ecs": emulator.url, "ecd": emulator.url},
     })
 }
+
+/// The ErrorResourceInitFailed detail of a partial failure.
+pub fn init_failed(
+    status: &tonic::Status,
+) -> pulumi_resource_alicloud::proto::pulumirpc::ErrorResourceInitFailed {
+    use pulumi_resource_alicloud::proto::pulumirpc::ErrorResourceInitFailed;
+    #[derive(Clone, PartialEq, prost::Message)]
+    struct RpcStatus {
+        #[prost(int32, tag = "1")]
+        code: i32,
+        #[prost(string, tag = "2")]
+        message: String,
+        #[prost(message, repeated, tag = "3")]
+        details: Vec<prost_types::Any>,
+    }
+    let envelope = <RpcStatus as prost::Message>::decode(status.details()).expect("status details");
+    let any = envelope.details.first().expect("one detail");
+    assert_eq!(
+        any.type_url,
+        "type.googleapis.com/pulumirpc.ErrorResourceInitFailed"
+    );
+    <ErrorResourceInitFailed as prost::Message>::decode(any.value.as_slice())
+        .expect("detail decodes")
+}
