@@ -63,7 +63,7 @@ test-rust:
 
 .PHONY: test-vectors
 test-vectors:
-	provider/tests/vectors/crosscheck.sh
+	alicloud-openapi/tests/vectors/crosscheck.sh
 
 .PHONY: test-emulator-sdk
 test-emulator-sdk:

@@ -161,6 +161,7 @@ pub fn inputs(props: &Props) -> ConfigInputs {
         profile: get("profile"),
         endpoint_ecs: ep("ecs"),
         endpoint_ecd: ep("ecd"),
+        application: Some(format!("pulumi-alicloud-rs/{}", env!("CARGO_PKG_VERSION"))),
     }
 }
 

@@ -1,6 +1,7 @@
 //! Pulumi native resource provider for Alibaba Cloud: ECS image sharing and Elastic Cloud Desktop images.
 
-pub mod alicloud;
+/// The Alibaba Cloud OpenAPI client, a crate of its own.
+pub use alicloud_openapi as alicloud;
 pub mod autoname;
 pub mod check;
 pub mod config;

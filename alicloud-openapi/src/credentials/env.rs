@@ -1,7 +1,7 @@
 //! Credentials from environment variables.
 
 use super::{Credentials, Loader, from_parts};
-use crate::alicloud::{Environment, Error};
+use crate::{Environment, Error};
 
 /// One family of variables: key, secret and token names.
 #[derive(Debug, Clone, Copy)]
@@ -50,7 +50,7 @@ impl Loader for EnvLoader {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::alicloud::MapEnvironment;
+    use crate::MapEnvironment;
 
     #[test]
     fn valid_token_missing_partial() {

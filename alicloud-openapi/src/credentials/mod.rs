@@ -1,4 +1,4 @@
-//! Credentials and where they come from. Each source is a small [`Loader`]; [`chain`] asks them in order
+//! Credentials and where they come from. Each source is a small [`Loader`]; the chain asks them in order
 //! and the first that has credentials wins.
 
 mod chain;

@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use pulumi_resource_alicloud::alicloud::sign::{self, V3Request};
+use alicloud_openapi::sign::{self, V3Request};
 use serde_json::Value;
 
 fn vectors(alg: &str) -> Vec<PathBuf> {

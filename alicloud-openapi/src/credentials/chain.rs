@@ -1,7 +1,7 @@
 //! The credentials chain: the first loader that has credentials wins.
 
 use super::{ConfigLoader, Credentials, EnvLoader, Loader, ProfileLoader};
-use crate::alicloud::{Environment, Error};
+use crate::{Environment, Error};
 
 /// Loaders asked in order.
 pub struct Chain {
@@ -51,7 +51,7 @@ mod tests {
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     use super::*;
-    use crate::alicloud::MapEnvironment;
+    use crate::MapEnvironment;
 
     struct Counting {
         name: &'static str,

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use serde::Deserialize;
 
 use super::{Credentials, Loader};
-use crate::alicloud::{Environment, Error};
+use crate::{Environment, Error};
 
 /// Which profile to use: the provider's `profile`, else `ALIBABA_CLOUD_PROFILE` / `ALICLOUD_PROFILE`, else
 /// the file's `current`.
@@ -146,7 +146,7 @@ impl Loader for ProfileLoader {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::alicloud::MapEnvironment;
+    use crate::MapEnvironment;
 
     const FILE: &str = r#"{"current": "dev", "profiles": [
         {"name": "dev", "mode": "AK", "access_key_id": "AKDEV", "access_key_secret": "SDEV", "region_id": "cn-shanghai"},

@@ -1,7 +1,7 @@
 //! Credentials from the provider's own configuration.
 
 use super::{Credentials, Loader, from_parts};
-use crate::alicloud::{Environment, Error};
+use crate::{Environment, Error};
 
 /// `alicloud:accessKey`, `alicloud:secretKey`, `alicloud:securityToken`.
 #[derive(Debug, Clone, Default)]
@@ -32,7 +32,7 @@ impl Loader for ConfigLoader {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::alicloud::MapEnvironment;
+    use crate::MapEnvironment;
 
     fn load(
         k: Option<&str>,

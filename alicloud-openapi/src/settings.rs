@@ -20,6 +20,8 @@ pub struct ConfigInputs {
     pub endpoint_ecs: Option<String>,
     /// `endpoints.ecd`.
     pub endpoint_ecd: Option<String>,
+    /// The application calling, as `name/version`, put before this crate's own User-Agent.
+    pub application: Option<String>,
 }
 
 /// Which signature scheme requests use.
@@ -95,6 +97,20 @@ pub fn resolve_region(inputs: &ConfigInputs, env: &dyn Environment) -> Option<St
         .or_else(|| profile_loader(inputs).region(env))
 }
 
+/// `[<application> ]alicloud-openapi/<version> (<os>; <arch>)`.
+fn user_agent(application: Option<&str>) -> String {
+    let own = format!(
+        "alicloud-openapi/{} ({}; {})",
+        env!("CARGO_PKG_VERSION"),
+        std::env::consts::OS,
+        std::env::consts::ARCH
+    );
+    match application {
+        Some(app) => format!("{app} {own}"),
+        None => own,
+    }
+}
+
 /// Resolves settings from config, then the environment, then the profile file.
 pub fn resolve_client_config(
     inputs: &ConfigInputs,
@@ -137,19 +153,14 @@ pub fn resolve_client_config(
         region,
         credentials,
         signature,
-        user_agent: format!(
-            "pulumi-alicloud-rs/{} ({}; {})",
-            env!("CARGO_PKG_VERSION"),
-            std::env::consts::OS,
-            std::env::consts::ARCH
-        ),
+        user_agent: user_agent(inputs.application.as_deref()),
     })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::alicloud::MapEnvironment;
+    use crate::MapEnvironment;
 
     fn creds() -> ConfigInputs {
         ConfigInputs {
@@ -211,7 +222,15 @@ mod tests {
             "https://ecd.cn-hangzhou.aliyuncs.com"
         );
         assert_eq!(c.signature, SignatureVersion::V3);
-        assert!(c.user_agent.starts_with("pulumi-alicloud-rs/"));
+        assert!(c.user_agent.starts_with("alicloud-openapi/"));
+        inputs.application = Some("pulumi-alicloud-rs/1.2.3".into());
+        let c = resolve_client_config(&inputs, &MapEnvironment::with_vars(&[])).unwrap();
+        assert!(
+            c.user_agent
+                .starts_with("pulumi-alicloud-rs/1.2.3 alicloud-openapi/"),
+            "{}",
+            c.user_agent
+        );
     }
 
     #[test]

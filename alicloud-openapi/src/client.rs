@@ -170,7 +170,7 @@ impl Client {
         }
     }
 
-    /// Calls `action` with `params`, retrying what can be retried, at most [`MAX_ATTEMPTS`] times and never
+    /// Calls `action` with `params`, retrying what can be retried, at most `MAX_ATTEMPTS` times and never
     /// past `ctx`'s deadline. A connection that cannot be made at all gets only a few quick retries.
     pub async fn call(
         &self,
