@@ -19,6 +19,7 @@ def runtime(request, tmp_path_factory):
 def seed(emulator):
     """Resets the emulator and returns its state, which every test must leave behind."""
     emulator.control("POST", "reset")
+    emulator.holding = False
     emulator.control("POST", "config", {"imageCreateSeconds": 1.0})
     return emulator.state()
 
@@ -29,5 +30,9 @@ def stack(runtime, emulator, seed, tmp_path):
     yield s
     # Whatever a test left in the stack is destroyed, and nothing may remain in the cloud.
     emulator.control("DELETE", "faults")
+    if emulator.holding:
+        emulator.hold_images(False)
+        emulator.release_images()
     s.destroy()
     assert emulator.state() == seed, "the emulator holds resources the stack did not clean up"
+

@@ -4,9 +4,12 @@ import json
 import os
 import pathlib
 import shutil
+import signal
 import subprocess
 import tempfile
+import time
 import urllib.error
+import urllib.parse
 import urllib.request
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
@@ -41,14 +44,60 @@ class Emulator:
                                      stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
         self.url = self.proc.stdout.readline().strip()
         assert self.url.startswith("http://127.0.0.1:"), self.url
+        self.holding = False
 
-    def control(self, method, path, body=None):
+    def control(self, method, path, body=None, timeout=30):
         data = json.dumps(body).encode() if body is not None else None
         req = urllib.request.Request(f"{self.url}/_emulator/{path}", data=data, method=method,
                                      headers={"Content-Type": "application/json"})
-        with urllib.request.urlopen(req, timeout=30) as resp:
-            text = resp.read()
+        try:
+            with urllib.request.urlopen(req, timeout=timeout) as resp:
+                text = resp.read()
+        except urllib.error.HTTPError as err:
+            raise AssertionError(f"{method} /_emulator/{path}: HTTP {err.code}: {err.read().decode(errors='replace')}") from None
         return json.loads(text) if text else None
+
+    def fault(self, kind, action=None, **fields):
+        """Adds a fault rule; `fields` are the rule's other members (count, latencyMs, code, httpStatus...)."""
+        return self.control("POST", "faults", {"kind": kind, **({"action": action} if action else {}), **fields})
+
+    def clear_faults(self):
+        self.control("DELETE", "faults")
+
+    def wait_calls(self, action, count, timeout_ms=120_000, running=None):
+        """Blocks until `action` has been called `count` times since the last counter reset. With `running`
+        (a Background), gives up as soon as that command has ended without the calls being made."""
+        deadline = time.monotonic() + timeout_ms / 1000
+        while True:
+            step = timeout_ms if running is None else min(2000, timeout_ms)
+            query = urllib.parse.urlencode({"action": action, "count": count, "timeoutMs": step})
+            try:
+                return self.control("GET", f"calls/wait?{query}", timeout=step / 1000 + 30)
+            except AssertionError as err:
+                if "HTTP 408" not in str(err):
+                    raise
+                if running is not None and running.proc.poll() is not None:
+                    done = running.wait()
+                    raise AssertionError(f"{action} was not called {count} times before the command ended "
+                                         f"(exit {done.returncode}):\n{done.stdout}\n{done.stderr}") from None
+                if running is None or time.monotonic() >= deadline:
+                    raise
+
+    def call_count(self, action):
+        return self.calls().get(action, 0)
+
+    def hold_images(self, hold=True):
+        """While held, new ECD images stay `Creating` until released."""
+        self.holding = self.holding or hold
+        self.control("POST", "config", {"holdImages": hold})
+
+    def release_images(self, image_id=None):
+        body = {"regionId": REGION, "imageId": image_id} if image_id else {}
+        return self.control("POST", "ecd/release-images", body)["released"]
+
+    def shares(self):
+        """Every share in the emulator, as `<imageId>:<accountId>` ids."""
+        return {f"{i['imageId']}:{a}" for i in self.state()["ecsImages"] for a in i["sharedWith"]}
 
     def state(self):
         return self.control("GET", "state")
@@ -154,8 +203,12 @@ class Stack:
         for service in ("ecs", "ecd"):
             self.pulumi("config", "set", "--path", f"alicloud:endpoints.{service}", emulator.url)
 
-    def pulumi(self, *args, check=True):
-        return run([TOOLS_BIN / "pulumi", *args], cwd=self.project, env=self.env, check=check)
+    def pulumi(self, *args, check=True, timeout=600):
+        return run([TOOLS_BIN / "pulumi", *args], cwd=self.project, env=self.env, check=check, timeout=timeout)
+
+    def start(self, *args):
+        """Starts `pulumi <args>` in the background, in a session and process group of its own."""
+        return Background([TOOLS_BIN / "pulumi", *args], cwd=self.project, env=dict(self.env), logs=self.dir)
 
     def configure(self, **values):
         for key, value in values.items():
@@ -164,21 +217,167 @@ class Stack:
             else:
                 self.pulumi("config", "set", key, value)
 
-    def up(self, check=True):
-        return self.pulumi("up", "--yes", "--skip-preview", "--non-interactive", check=check)
+    def use_environment_credentials(self, key_id=ACCESS_KEY, secret=SECRET_KEY):
+        """Drops the keys from the stack config: the provider must take them from the environment."""
+        self.pulumi("config", "rm", "alicloud:accessKey")
+        self.pulumi("config", "rm", "alicloud:secretKey")
+        self.set_environment_credentials(key_id, secret)
+
+    def set_environment_credentials(self, key_id, secret):
+        self.env.update(ALIBABA_CLOUD_ACCESS_KEY_ID=key_id, ALIBABA_CLOUD_ACCESS_KEY_SECRET=secret)
+
+    def up(self, *extra, check=True, timeout=600):
+        return self.pulumi("up", "--yes", "--skip-preview", "--non-interactive", *extra, check=check, timeout=timeout)
 
     def preview(self, *extra, check=True):
         return self.pulumi("preview", "--non-interactive", *extra, check=check)
 
-    def refresh(self):
-        return self.pulumi("refresh", "--yes", "--skip-preview", "--non-interactive")
+    def refresh(self, *extra, check=True, timeout=600):
+        return self.pulumi("refresh", "--yes", "--skip-preview", "--non-interactive", *extra, check=check, timeout=timeout)
 
-    def destroy(self):
-        return self.pulumi("destroy", "--yes", "--skip-preview", "--non-interactive")
+    def destroy(self, *extra, check=True, timeout=600):
+        return self.pulumi("destroy", "--yes", "--skip-preview", "--non-interactive", *extra, check=check, timeout=timeout)
 
     def outputs(self):
         return json.loads(self.pulumi("stack", "output", "--json").stdout)
 
-    def resources(self):
-        state = json.loads(self.pulumi("stack", "export").stdout)
+    def export(self, show_secrets=False):
+        """The whole checkpoint, as `pulumi stack export` prints it."""
+        return json.loads(self.pulumi("stack", "export", *(["--show-secrets"] if show_secrets else [])).stdout)
+
+    def resources(self, show_secrets=False):
+        state = self.export(show_secrets)
         return [r for r in state["deployment"].get("resources", []) if r["type"].startswith("alicloud:")]
+
+
+SHARE_TYPE = "alicloud:ecs:ImageSharePermission"
+IMAGE_TYPE = "alicloud:ecd:Image"
+
+
+SECRET_SIG = "4dabf18193072939515e22adb298388d"
+
+
+def plain(value):
+    """A value from `pulumi stack export --show-secrets`, its secret wrapper (if any) removed."""
+    if isinstance(value, dict) and SECRET_SIG in value and "plaintext" in value:
+        return json.loads(value["plaintext"])
+    return value
+
+
+def tracked(stack):
+    """What the stack's state says exists: share ids, and image id -> (name, description)."""
+    resources = stack.resources(show_secrets=True)
+    shares = [r["id"] for r in resources if r["type"] == SHARE_TYPE]
+    images = [(r["id"], (plain(r.get("outputs", {}).get("imageName")),
+                         plain(r.get("outputs", {}).get("description")) or None))
+              for r in resources if r["type"] == IMAGE_TYPE]
+    assert len(set(shares)) == len(shares), f"a share is tracked twice: {shares}"
+    assert len(dict(images)) == len(images), f"an image is tracked twice: {images}"
+    return set(shares), dict(images)
+
+
+def in_cloud(emulator):
+    """What the emulator holds, in the same form as `tracked`."""
+    state = emulator.state()
+    shares = {f"{i['imageId']}:{a}" for i in state["ecsImages"] for a in i["sharedWith"]}
+    images = {i["imageId"]: (i.get("name") or None, i.get("description") or None) for i in state["ecdImages"]}
+    return shares, images
+
+
+def assert_consistent(stack, emulator):
+    """The emulator holds exactly what the stack's state tracks: nothing untracked, nothing tracked that is
+    gone, with the same names and descriptions."""
+    state_shares, state_images = tracked(stack)
+    cloud_shares, cloud_images = in_cloud(emulator)
+    assert state_shares == cloud_shares, f"shares: state {sorted(state_shares)} != emulator {sorted(cloud_shares)}"
+    assert state_images == cloud_images, f"images: state {state_images} != emulator {cloud_images}"
+    return state_shares, state_images
+
+
+def _children():
+    """Parent pid -> child pids, from /proc."""
+    tree = {}
+    for stat in pathlib.Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue
+        pid, rest = text.split(" ", 1)
+        ppid = int(rest.rsplit(")", 1)[1].split()[1])
+        tree.setdefault(ppid, []).append(int(pid))
+    return tree
+
+
+class Background:
+    """A command running in a session of its own, its output going to files."""
+
+    def __init__(self, cmd, cwd, env, logs):
+        fd, name = tempfile.mkstemp(prefix="background-", dir=logs)
+        os.close(fd)
+        self.out_path, self.err_path = pathlib.Path(f"{name}.out"), pathlib.Path(f"{name}.err")
+        with open(self.out_path, "w") as out, open(self.err_path, "w") as err:
+            self.proc = subprocess.Popen([str(c) for c in cmd], cwd=cwd, env=env, stdout=out, stderr=err,
+                                         stdin=subprocess.DEVNULL, start_new_session=True)
+
+    def descendants(self):
+        tree, found, todo = _children(), [], [self.proc.pid]
+        while todo:
+            pid = todo.pop()
+            found.append(pid)
+            todo.extend(tree.get(pid, []))
+        return found
+
+    def kill(self):
+        """SIGKILLs the command and every process below it (the engine starts plugins in process groups of
+        their own, so the group alone is not enough). The tree is stopped first so that nothing can react
+        to the death of another part before its own."""
+        stopped = set()
+        while True:
+            pids = [p for p in self.descendants() if p not in stopped]
+            if not pids:
+                break
+            for pid in pids:
+                try:
+                    os.kill(pid, signal.SIGSTOP)
+                except ProcessLookupError:
+                    pass
+                stopped.add(pid)
+        groups = set()
+        for pid in stopped:
+            try:
+                groups.add(os.getpgid(pid))
+            except ProcessLookupError:
+                pass
+        for pgid in groups:
+            if pgid != os.getpgid(0):
+                try:
+                    os.killpg(pgid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+        for pid in stopped:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        self.proc.wait(timeout=30)
+        deadline = time.monotonic() + 30
+        for pid in stopped:
+            while pathlib.Path(f"/proc/{pid}").exists() and _state(pid) not in ("Z", None):
+                assert time.monotonic() < deadline, f"process {pid} survived SIGKILL"
+                time.sleep(0.05)
+        return stopped
+
+    def wait(self, timeout=600):
+        try:
+            code = self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            raise
+        return subprocess.CompletedProcess(self.proc.args, code, self.out_path.read_text(), self.err_path.read_text())
+
+
+def _state(pid):
+    try:
+        return pathlib.Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return None

@@ -11,10 +11,18 @@ import (
 func main() {
 	pulumi.Run(func(ctx *pulumi.Context) error {
 		cfg := config.New(ctx, "")
+		// With `secretInputs`, the account and the description are passed as secrets.
+		secretInputs := cfg.GetBool("secretInputs")
+		maybeSecret := func(value string) pulumi.StringInput {
+			if secretInputs {
+				return pulumi.ToSecret(pulumi.String(value)).(pulumi.StringOutput)
+			}
+			return pulumi.String(value)
+		}
 		if cfg.Get("shareAccountId") != "" {
 			share, err := ecs.NewImageSharePermission(ctx, "share", &ecs.ImageSharePermissionArgs{
 				ImageId:   pulumi.String(cfg.Require("shareImageId")),
-				AccountId: pulumi.String(cfg.Require("shareAccountId")),
+				AccountId: maybeSecret(cfg.Require("shareAccountId")),
 			})
 			if err != nil {
 				return err
@@ -27,9 +35,13 @@ func main() {
 				args.ImageName = pulumi.String(name)
 			}
 			if description := cfg.Get("imageDescription"); description != "" {
-				args.Description = pulumi.String(description)
+				args.Description = maybeSecret(description)
 			}
-			image, err := ecd.NewImage(ctx, "image", args)
+			var opts []pulumi.ResourceOption
+			if timeout := cfg.Get("imageCreateTimeout"); timeout != "" {
+				opts = append(opts, pulumi.Timeouts(&pulumi.CustomTimeouts{Create: timeout}))
+			}
+			image, err := ecd.NewImage(ctx, "image", args, opts...)
 			if err != nil {
 				return err
 			}

@@ -3,12 +3,20 @@ import * as pulumi from "@pulumi/pulumi";
 import * as alicloud from "@alicloud-rs/pulumi-alicloud";
 
 const config = new pulumi.Config();
+// With `secretInputs`, the account and the description are passed as secrets.
+const secretInputs = config.getBoolean("secretInputs") ?? false;
+
+function maybeSecret(value: string): pulumi.Input<string>;
+function maybeSecret(value: string | undefined): pulumi.Input<string> | undefined;
+function maybeSecret(value: string | undefined): pulumi.Input<string> | undefined {
+    return secretInputs && value !== undefined ? pulumi.secret(value) : value;
+}
 
 export let shareId: pulumi.Output<string> | undefined;
 if (config.get("shareAccountId")) {
     const share = new alicloud.ecs.ImageSharePermission("share", {
         imageId: config.require("shareImageId"),
-        accountId: config.require("shareAccountId"),
+        accountId: maybeSecret(config.require("shareAccountId")),
     });
     shareId = share.id;
 }
@@ -17,11 +25,12 @@ export let imageId: pulumi.Output<string> | undefined;
 export let imageName: pulumi.Output<string | undefined> | undefined;
 export let imageStatus: pulumi.Output<string> | undefined;
 if (config.get("imageDesktopId")) {
+    const createTimeout = config.get("imageCreateTimeout");
     const image = new alicloud.ecd.Image("image", {
         desktopId: config.require("imageDesktopId"),
         imageName: config.get("imageName"),
-        description: config.get("imageDescription"),
-    });
+        description: maybeSecret(config.get("imageDescription")),
+    }, createTimeout ? { customTimeouts: { create: createTimeout } } : undefined);
     imageId = image.id;
     imageName = image.imageName;
     imageStatus = image.status;
