@@ -50,5 +50,6 @@ pub use endpoints::Endpoint;
 pub use environment::{Environment, MapEnvironment, SystemEnvironment};
 pub use error::{ApiError, Error};
 pub use settings::{
-    ClientConfig, ConfigInputs, SignatureVersion, resolve_client_config, resolve_region,
+    AssumeRoleInputs, ClientConfig, ConfigInputs, OidcRoleInputs, SignatureVersion,
+    resolve_client_config, resolve_region,
 };

@@ -4,7 +4,7 @@ use super::credentials::{ConfigLoader, ProfileLoader, ProfileSelection, default_
 use super::{Credentials, Endpoint, Environment, Error, Service};
 
 /// What the provider's configuration says (each may be unset).
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct ConfigInputs {
     /// `region`.
     pub region: Option<String>,
@@ -22,6 +22,88 @@ pub struct ConfigInputs {
     pub endpoint_ecd: Option<String>,
     /// The application calling, as `name/version`, put before this crate's own User-Agent.
     pub application: Option<String>,
+    /// `sharedCredentialsFile`: the `~/.aliyun/config.json`-style profile file to read.
+    pub shared_credentials_file: Option<String>,
+    /// `assumeRole`: a RAM role assumed on top of whatever base credentials the chain found.
+    pub assume_role: Option<AssumeRoleInputs>,
+    /// `assumeRoleWithOidc`: a RAM role assumed with an OIDC token (anonymous STS call).
+    pub assume_role_with_oidc: Option<OidcRoleInputs>,
+    /// `ecsRoleName`: the ECS instance RAM role to take credentials from (metadata service).
+    pub ecs_role_name: Option<String>,
+    /// `credentialsUri`: a URL that answers credentials as JSON (`Code: "Success"`).
+    pub credentials_uri: Option<String>,
+    /// `endpoints.sts`.
+    pub endpoint_sts: Option<String>,
+    /// `protocol`: `HTTP` or `HTTPS`, the scheme for endpoints given as a bare host or `host:port`.
+    pub protocol: Option<String>,
+    /// `maxRetryTimeout` in seconds: an upper bound on the time one call spends retrying.
+    pub max_retry_timeout: Option<u64>,
+    /// `clientReadTimeout` in milliseconds: how long one attempt waits for its answer.
+    pub client_read_timeout: Option<u64>,
+    /// `clientConnectTimeout` in milliseconds: how long one attempt waits for the connection.
+    pub client_connect_timeout: Option<u64>,
+}
+
+/// `assumeRole`, named as in the bridged provider's configuration.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AssumeRoleInputs {
+    /// `roleArn`.
+    pub role_arn: String,
+    /// `sessionName`.
+    pub session_name: Option<String>,
+    /// `policy`: a policy document that narrows the role's permissions.
+    pub policy: Option<String>,
+    /// `sessionExpiration` in seconds (900..=43200).
+    pub session_expiration: Option<u64>,
+    /// `externalId`.
+    pub external_id: Option<String>,
+}
+
+/// `assumeRoleWithOidc`, named as in the bridged provider's configuration.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OidcRoleInputs {
+    /// `roleArn`.
+    pub role_arn: String,
+    /// `oidcProviderArn`.
+    pub oidc_provider_arn: String,
+    /// `oidcToken`: the token itself (a secret).
+    pub oidc_token: Option<String>,
+    /// `oidcTokenFile`: a file holding the token, read at each refresh.
+    pub oidc_token_file: Option<String>,
+    /// `roleSessionName`.
+    pub role_session_name: Option<String>,
+    /// `policy`.
+    pub policy: Option<String>,
+    /// `durationSeconds`.
+    pub duration_seconds: Option<u64>,
+}
+
+impl std::fmt::Debug for ConfigInputs {
+    // Secrets and tokens never reach logs.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConfigInputs")
+            .field("region", &self.region)
+            .field("access_key", &self.access_key)
+            .field(
+                "secret_key",
+                &self.secret_key.as_ref().map(|_| "<redacted>"),
+            )
+            .field(
+                "security_token",
+                &self.security_token.as_ref().map(|_| "<redacted>"),
+            )
+            .field("profile", &self.profile)
+            .field(
+                "assume_role",
+                &self.assume_role.as_ref().map(|r| &r.role_arn),
+            )
+            .field(
+                "assume_role_with_oidc",
+                &self.assume_role_with_oidc.as_ref().map(|r| &r.role_arn),
+            )
+            .field("ecs_role_name", &self.ecs_role_name)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Which signature scheme requests use.

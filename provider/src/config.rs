@@ -162,6 +162,7 @@ pub fn inputs(props: &Props) -> ConfigInputs {
         endpoint_ecs: ep("ecs"),
         endpoint_ecd: ep("ecd"),
         application: Some(format!("pulumi-alicloud-rs/{}", env!("CARGO_PKG_VERSION"))),
+        ..ConfigInputs::default()
     }
 }
 
