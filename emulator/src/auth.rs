@@ -134,9 +134,9 @@ fn check_time(value: Option<&str>, name: &str, now: f64) -> Result<(), ApiError>
     if skew > WINDOW_SECONDS {
         return Err(ApiError::new(
             400,
-            "IllegalTimestamp",
+            "InvalidTimeStamp.Expired",
             format!(
-                "The input parameter \"{name}\" that is {value} is expired or too far in the future: it must be within 15 minutes of the server time."
+                "Specified time stamp or date value is expired: {name} {value} is more than 15 minutes from the server time."
             ),
         ));
     }
@@ -156,8 +156,16 @@ fn caller(
             "Specified access key is not found.",
         )
     })?;
+    let token = token.filter(|t| !t.is_empty());
     if let Some(expected) = &key.security_token {
-        if token != Some(expected.as_str()) {
+        let Some(token) = token else {
+            return Err(ApiError::new(
+                400,
+                "MissingSecurityToken",
+                "SecurityToken is mandatory for this access key: it is a temporary (STS) credential.",
+            ));
+        };
+        if token != expected {
             return Err(ApiError::new(
                 400,
                 "InvalidSecurityToken.MismatchWithAccessKey",

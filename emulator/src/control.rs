@@ -13,6 +13,7 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use crate::ecs::well_formed_account;
 use crate::model::{EcdImage, Share, World, now, now_rfc3339};
 use crate::{Fault, Shared, Timing};
 
@@ -44,6 +45,7 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .route("/_emulator/state", get(state))
         .route("/_emulator/reset", post(reset))
         .route("/_emulator/seed", post(seed))
+        .route("/_emulator/accounts", get(accounts).post(add_accounts))
         .route("/_emulator/calls", get(calls))
         .route("/_emulator/calls/reset", post(reset_calls))
         .route(
@@ -76,6 +78,37 @@ async fn reset(State(s): State<Arc<Shared>>) -> Json<Value> {
 async fn seed(State(s): State<Arc<Shared>>, Json(world): Json<World>) -> Json<Value> {
     s.reset(Some(world));
     Json(json!({"seeded": true}))
+}
+
+async fn accounts(State(s): State<Arc<Shared>>) -> Json<Value> {
+    let inner = s.lock();
+    let ids: Vec<&str> = inner.world.accounts.iter().map(|a| a.id.as_str()).collect();
+    Json(json!({"accountIds": ids}))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct NewAccounts {
+    account_ids: Vec<String>,
+}
+
+async fn add_accounts(State(s): State<Arc<Shared>>, Json(req): Json<NewAccounts>) -> Answer {
+    if let Some(bad) = req.account_ids.iter().find(|a| !well_formed_account(a)) {
+        return Err(fail(
+            StatusCode::BAD_REQUEST,
+            format!("not an account id (1 to 20 digits): {bad:?}"),
+        ));
+    }
+    let mut inner = s.lock();
+    let added: Vec<&String> = req
+        .account_ids
+        .iter()
+        .filter(|id| inner.world.add_account(id))
+        .collect();
+    s.persist(&inner.world);
+    Ok(Json(
+        json!({"added": added, "total": inner.world.accounts.len()}),
+    ))
 }
 
 async fn calls(State(s): State<Arc<Shared>>) -> Json<Value> {
@@ -173,7 +206,15 @@ async fn share(State(s): State<Arc<Shared>>, Json(req): Json<ShareChange>) -> An
         .account_id
         .clone()
         .ok_or_else(|| fail(StatusCode::BAD_REQUEST, "accountId is required"))?;
+    if !well_formed_account(&account) {
+        return Err(fail(
+            StatusCode::BAD_REQUEST,
+            format!("not an account id (1 to 20 digits): {account:?}"),
+        ));
+    }
     with_ecs_image(&s, &req, |world, i| {
+        // Someone shared with it, so it exists.
+        world.add_account(&account);
         let shares = &mut world.ecs_images[i].shared_with;
         if !shares.iter().any(|sh| sh.account_id == account) {
             shares.push(Share {

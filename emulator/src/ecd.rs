@@ -7,7 +7,7 @@ use crate::auth::Caller;
 use crate::ecs::region;
 use crate::error::ApiError;
 use crate::model::{EcdImage, World, now_rfc3339};
-use crate::params::{Params, check_description, check_name};
+use crate::params::{NameParam, Params, check_description, check_name};
 
 fn new_image_id() -> String {
     const CHARS: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
@@ -56,7 +56,7 @@ pub fn create_image(
     let name = params.get("ImageName").unwrap_or_default().to_string();
     let description = params.get("Description").unwrap_or_default().to_string();
     if !name.is_empty() {
-        check_name("ImageName", &name)?;
+        check_name(NameParam::ImageName, &name)?;
     }
     if !description.is_empty() {
         check_description(&description)?;
@@ -143,7 +143,7 @@ pub fn modify_image_attribute(
     let name = params.get("Name").filter(|n| !n.is_empty());
     let description = params.get("Description").filter(|d| !d.is_empty());
     if let Some(n) = name {
-        check_name("Name", n)?;
+        check_name(NameParam::Name, n)?;
     }
     if let Some(d) = description {
         check_description(d)?;

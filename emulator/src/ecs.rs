@@ -18,7 +18,7 @@ pub(crate) fn region<'a>(world: &World, params: &'a Params) -> Result<&'a str, A
         Ok(region)
     } else {
         Err(ApiError::new(
-            400,
+            404,
             "InvalidRegionId.NotFound",
             format!("The specified RegionId {region} does not exist."),
         ))
@@ -48,14 +48,18 @@ fn own_image<'a>(
         })
 }
 
+/// Whether `id` looks like an Alibaba account id: 1 to 20 digits.
+pub(crate) fn well_formed_account(id: &str) -> bool {
+    (1..=20).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_digit())
+}
+
 fn accounts(params: &Params, key: &str) -> Result<Vec<String>, ApiError> {
     let mut out = Vec::new();
     for (n, account) in params.list(key)? {
         if n > ACCOUNTS_PER_CALL {
             continue;
         }
-        if account.is_empty() || account.len() > 20 || !account.chars().all(|c| c.is_ascii_digit())
-        {
+        if !well_formed_account(&account) {
             return Err(ApiError::new(
                 400,
                 "InvalidAccount.Malformed",
@@ -70,7 +74,8 @@ fn accounts(params: &Params, key: &str) -> Result<Vec<String>, ApiError> {
 }
 
 /// ModifyImageSharePermission: adds and removes accounts. Adding an account already shared with and
-/// removing one not shared with change nothing and succeed.
+/// removing one not shared with change nothing and succeed; naming an account that does not exist (in
+/// either list) or the owner (in `AddAccount`) fails the whole call, and nothing changes.
 pub fn modify_image_share_permission(
     world: &mut World,
     caller: &Caller,
@@ -79,12 +84,28 @@ pub fn modify_image_share_permission(
     let add = accounts(params, "AddAccount")?;
     let remove = accounts(params, "RemoveAccount")?;
     let owner = caller.account_id.clone();
+    if let Some(unknown) = add
+        .iter()
+        .chain(&remove)
+        .find(|a| !world.account_exists(a))
+        .cloned()
+    {
+        // The image is looked up first: an unknown image is reported as such.
+        own_image(world, caller, params)?;
+        return Err(ApiError::new(
+            404,
+            "InvalidAccount.NotFound",
+            format!(
+                "The specified account {unknown} in parameter \"AddAccount.n\" or \"RemoveAccount.n\" does not exist."
+            ),
+        ));
+    }
     let image = own_image(world, caller, params)?;
     if add.contains(&owner) {
         return Err(ApiError::new(
-            400,
+            404,
             "InvalidAccount.Forbbiden",
-            "An image cannot be shared with the account that owns it.",
+            "The specified Account does not yourself.",
         ));
     }
     let mut next: Vec<Share> = image

@@ -126,11 +126,13 @@ pub struct Shared {
 impl Shared {
     /// State from `world` (already loaded), seeded by `seed` for resets.
     pub fn new(
-        world: World,
-        seed: World,
+        mut world: World,
+        mut seed: World,
         timing: Timing,
         state_file: Option<PathBuf>,
     ) -> Arc<Shared> {
+        world.register_implied_accounts();
+        seed.register_implied_accounts();
         Arc::new(Shared {
             inner: Mutex::new(Inner {
                 world,
@@ -153,8 +155,10 @@ impl Shared {
     /// Back to the seed: world, counters, faults, nonces and timing.
     pub fn reset(&self, seed: Option<World>) {
         let mut inner = self.lock();
+        let mut world = seed.unwrap_or_else(|| self.seed.clone());
+        world.register_implied_accounts();
         *inner = Inner {
-            world: seed.unwrap_or_else(|| self.seed.clone()),
+            world,
             timing: self.initial_timing,
             ..Inner::default()
         };

@@ -140,7 +140,7 @@ pub struct World {
     /// Regions.
     #[serde(default)]
     pub regions: Vec<String>,
-    /// Accounts.
+    /// Accounts that exist: those with keys can call; the others can only be shared with.
     #[serde(default)]
     pub accounts: Vec<Account>,
     /// Custom ECS images.
@@ -199,6 +199,41 @@ impl World {
                 "name": i.name, "description": i.description, "status": i.status(now),
             })).collect::<Vec<_>>(),
         })
+    }
+
+    /// Whether an account with this id exists.
+    pub fn account_exists(&self, id: &str) -> bool {
+        self.accounts.iter().any(|a| a.id == id)
+    }
+
+    /// Adds an account without keys unless it exists; true when it was added.
+    pub fn add_account(&mut self, id: &str) -> bool {
+        if self.account_exists(id) {
+            return false;
+        }
+        self.accounts.push(Account {
+            id: id.to_string(),
+            access_keys: Vec::new(),
+        });
+        true
+    }
+
+    /// Makes every account the world mentions exist: image and desktop owners and the accounts images are
+    /// shared with. A seed that shares an image with an account implies that the account exists.
+    pub fn register_implied_accounts(&mut self) {
+        let implied: Vec<String> = self
+            .ecs_images
+            .iter()
+            .flat_map(|i| {
+                std::iter::once(i.owner_id.clone())
+                    .chain(i.shared_with.iter().map(|s| s.account_id.clone()))
+            })
+            .chain(self.ecd_desktops.iter().map(|d| d.owner_id.clone()))
+            .chain(self.ecd_images.iter().map(|i| i.owner_id.clone()))
+            .collect();
+        for id in implied {
+            self.add_account(&id);
+        }
     }
 
     /// The key with this id, and its account.

@@ -68,28 +68,52 @@ fn url_like(v: &str) -> bool {
     l.starts_with("http://") || l.starts_with("https://")
 }
 
-/// Alibaba's rule for image names: 2–128 characters, starting with a letter or Chinese character,
-/// containing letters, Chinese characters, digits, `:`, `_`, `-` and `.`, not starting with `http(s)://`.
-pub fn check_name(param: &str, v: &str) -> Result<(), ApiError> {
+/// Where an ECD image name is given, which decides what may start it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NameParam {
+    /// CreateImage `ImageName`: "must start with a letter or a Chinese character".
+    ImageName,
+    /// ModifyImageAttribute `Name`: "must start with a letter".
+    Name,
+}
+
+impl NameParam {
+    fn as_str(self) -> &'static str {
+        match self {
+            NameParam::ImageName => "ImageName",
+            NameParam::Name => "Name",
+        }
+    }
+}
+
+/// The ECD image name rule (alibabacloud_ecd20200930 5.5.0, `CreateImageRequest.image_name` and
+/// `ModifyImageAttributeRequest.name`): 2–128 characters; letters, digits, `:`, `_` and `-`; starting with a
+/// letter (for `ImageName` also a Chinese character); not starting with `http://` or `https://`. No `.`.
+/// Chinese characters after the first are taken as letters (the documentation does not say).
+pub fn check_name(param: NameParam, v: &str) -> Result<(), ApiError> {
     let len = v.chars().count();
+    let first_ok =
+        |c: char| c.is_ascii_alphabetic() || (param == NameParam::ImageName && is_cjk(c));
     let ok = (2..=128).contains(&len)
         && !url_like(v)
+        && v.chars().next().is_some_and(first_ok)
         && v.chars()
-            .next()
-            .is_some_and(|c| c.is_ascii_alphabetic() || is_cjk(c))
-        && v.chars()
-            .all(|c| c.is_ascii_alphanumeric() || is_cjk(c) || matches!(c, ':' | '_' | '-' | '.'));
+            .all(|c| c.is_ascii_alphanumeric() || is_cjk(c) || matches!(c, ':' | '_' | '-'));
     if ok {
-        Ok(())
-    } else {
-        Err(ApiError::new(
-            400,
-            &format!("InvalidParameter.{param}"),
-            format!(
-                "The specified parameter {param} is not valid: 2 to 128 characters, starting with a letter or Chinese character; letters, digits, colons, underscores, hyphens and periods; not starting with http:// or https://."
-            ),
-        ))
+        return Ok(());
     }
+    let start = match param {
+        NameParam::ImageName => "a letter or Chinese character",
+        NameParam::Name => "a letter",
+    };
+    let param = param.as_str();
+    Err(ApiError::new(
+        400,
+        &format!("InvalidParameter.{param}"),
+        format!(
+            "The specified parameter {param} is not valid: 2 to 128 characters, starting with {start}; letters, digits, colons, underscores and hyphens; not starting with http:// or https://."
+        ),
+    ))
 }
 
 /// Alibaba's rule for descriptions: 2–256 characters, not starting with `http(s)://`.

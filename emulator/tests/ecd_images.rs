@@ -239,7 +239,11 @@ async fn names_and_descriptions_follow_alibabas_rules() {
             "InvalidParameter.ImageName",
         ),
         ("ImageName", "has space", "InvalidParameter.ImageName"),
+        ("ImageName", "golden.v1", "InvalidParameter.ImageName"),
+        ("ImageName", "golden/v1", "InvalidParameter.ImageName"),
+        ("ImageName", "_golden", "InvalidParameter.ImageName"),
         ("ImageName", "http://x", "InvalidParameter.ImageName"),
+        ("ImageName", "https://x", "InvalidParameter.ImageName"),
         ("Description", "x", "InvalidParameter.Description"),
         (
             "Description",
@@ -254,17 +258,51 @@ async fn names_and_descriptions_follow_alibabas_rules() {
             .fails(400, code)
             .await;
     }
-    for name in ["镜像-1", "Golden_image:v1.2", "ab"] {
+    let longest = format!("a{}", "b".repeat(127));
+    for name in ["镜像-1", "Golden_image:v1-2", "ab", "Z9", longest.as_str()] {
         create(&e, name).await;
     }
     let id = create(&e, "golden").await;
-    e.v3(ECD, "ModifyImageAttribute")
-        .param("RegionId", REGION)
-        .param("ImageId", &id)
-        .param("Name", "9lives")
-        .fails(400, "InvalidParameter.Name")
-        .await;
-    assert_eq!(e.ecd_images().await.len(), 4);
+    for bad in ["9lives", "renamed.v2", "镜像-2", "x", "https://renamed"] {
+        e.v3(ECD, "ModifyImageAttribute")
+            .param("RegionId", REGION)
+            .param("ImageId", &id)
+            .param("Name", bad)
+            .fails(400, "InvalidParameter.Name")
+            .await;
+    }
+    assert_eq!(describe(&e, &id).await[0]["Name"], "golden");
+    for good in ["renamed:v2_final-1", "r镜像"] {
+        e.v3(ECD, "ModifyImageAttribute")
+            .param("RegionId", REGION)
+            .param("ImageId", &id)
+            .param("Name", good)
+            .ok()
+            .await;
+        assert_eq!(describe(&e, &id).await[0]["Name"], good);
+    }
+    assert_eq!(e.ecd_images().await.len(), 6);
+    e.stop().await;
+}
+
+#[tokio::test]
+async fn an_unknown_region_is_not_found() {
+    let e = Emulator::start().await;
+    for action in [
+        "CreateImage",
+        "DescribeImages",
+        "DeleteImages",
+        "ModifyImageAttribute",
+    ] {
+        e.v3(ECD, action)
+            .param("RegionId", "cn-nowhere")
+            .param("DesktopId", DESKTOP)
+            .param("ImageId", "m-missingimage0000001")
+            .param("ImageId.1", "m-missingimage0000001")
+            .fails(404, "InvalidRegionId.NotFound")
+            .await;
+    }
+    assert!(e.ecd_images().await.is_empty());
     e.stop().await;
 }
 

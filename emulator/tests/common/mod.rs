@@ -33,9 +33,12 @@ pub const DESKTOP: &str = "ecd-demodesktop0000001";
 pub const ECS: &str = "2014-05-26";
 pub const ECD: &str = "2020-09-30";
 
-/// `n` distinct well-formed account ids that own nothing.
-pub fn accounts(n: usize) -> Vec<String> {
-    (1..=n).map(|i| format!("3{i:015}")).collect()
+/// Recipient accounts in the default seed (no keys; images can be shared with them).
+pub const RECIPIENT: &str = "3234567890123456";
+
+/// `n` distinct well-formed account ids that no seed knows: they do not exist until registered.
+pub fn unknown_accounts(n: usize) -> Vec<String> {
+    (1..=n).map(|i| format!("4{i:015}")).collect()
 }
 
 /// A running emulator.
@@ -132,6 +135,28 @@ impl Emulator {
             .expect("control API answers");
         let status = response.status().as_u16();
         (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    /// GET on the control API; returns status and body.
+    pub async fn control_get_status(&self, path: &str) -> (u16, Value) {
+        let response = self
+            .http
+            .get(format!("{}/_emulator/{path}", self.url))
+            .send()
+            .await
+            .expect("control API answers");
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    /// `n` accounts that own nothing, made to exist through the control API.
+    pub async fn recipients(&self, n: usize) -> Vec<String> {
+        let ids = unknown_accounts(n);
+        let (status, body) = self
+            .control_post("accounts", serde_json::json!({"accountIds": ids}))
+            .await;
+        assert_eq!(status, 200, "accounts: {body}");
+        ids
     }
 
     /// The accounts `image` is shared with, from the control API.

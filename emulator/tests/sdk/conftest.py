@@ -17,6 +17,7 @@ STS = ("STS.DemoEmulatorKey01", "stsDemoSecret01", "demo-sts-token-01")
 EXPIRED_STS = ("STS.ExpiredEmulatorKey1", "stsExpiredSecret01", "expired-sts-token-01")
 OWNER = "1234567890123456"
 OTHER = "2234567890123456"
+RECIPIENT = "3234567890123456"  # seeded without keys: images can be shared with it
 REGION = "cn-hangzhou"
 IMAGE = "m-bp1demoimage00000001"
 OTHER_OWNERS_IMAGE = "m-bp1otherimage0000001"

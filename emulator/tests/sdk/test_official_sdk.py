@@ -20,11 +20,21 @@ from conftest import (
     OTHER_KEY,
     OTHER_OWNERS_IMAGE,
     OWNER,
+    RECIPIENT,
     REGION,
     STS,
 )
 
-ACCOUNTS = [f"3{n:015d}" for n in range(1, 61)]
+# Accounts no seed knows; the `recipients` fixture makes them exist.
+ACCOUNTS = [f"4{n:015d}" for n in range(1, 61)]
+UNKNOWN = "4999999999999999"
+
+
+@pytest.fixture
+def recipients(emulator):
+    added = emulator.control("accounts", {"accountIds": ACCOUNTS})["added"]
+    assert added == ACCOUNTS
+    return ACCOUNTS
 
 
 def modify(client, add=None, remove=None, image=IMAGE):
@@ -84,7 +94,7 @@ def test_share_describe_and_unshare(emulator, signature):
     assert_signed_with(emulator, signature)
 
 
-def test_describe_pages_through_every_share(emulator, signature):
+def test_describe_pages_through_every_share(emulator, signature, recipients):
     client = emulator.client("ecs", signature)
     for chunk in (ACCOUNTS[0:10], ACCOUNTS[10:20], ACCOUNTS[20:23]):
         modify(client, add=chunk)
@@ -98,12 +108,12 @@ def test_describe_pages_through_every_share(emulator, signature):
     assert_error(lambda: describe(client, size=101), 400, "InvalidParameter")
 
 
-def test_one_call_takes_at_most_ten_accounts(emulator, signature):
+def test_one_call_takes_at_most_ten_accounts(emulator, signature, recipients):
     modify(emulator.client("ecs", signature), add=ACCOUNTS[:12])
     assert emulator.shares() == ACCOUNTS[:10]
 
 
-def test_an_image_is_shared_with_at_most_fifty_accounts(emulator, signature):
+def test_an_image_is_shared_with_at_most_fifty_accounts(emulator, signature, recipients):
     client = emulator.client("ecs", signature)
     for start in range(0, 50, 10):
         modify(client, add=ACCOUNTS[start : start + 10])
@@ -115,7 +125,7 @@ def test_an_image_is_shared_with_at_most_fifty_accounts(emulator, signature):
     assert emulator.shares() == ACCOUNTS[1:51]
 
 
-def test_adding_an_existing_account_and_removing_an_absent_one_succeed(emulator, signature):
+def test_adding_an_existing_account_and_removing_an_absent_one_succeed(emulator, signature, recipients):
     client = emulator.client("ecs", signature)
     modify(client, add=[OTHER])
     modify(client, add=[OTHER])
@@ -125,7 +135,7 @@ def test_adding_an_existing_account_and_removing_an_absent_one_succeed(emulator,
 
 def test_share_errors(emulator, signature):
     client = emulator.client("ecs", signature)
-    assert_error(lambda: modify(client, add=[OWNER]), 400, "InvalidAccount.Forbbiden")
+    assert_error(lambda: modify(client, add=[OWNER]), 404, "InvalidAccount.Forbbiden")
     assert_error(lambda: modify(client, add=["not-an-account"]), 400, "InvalidAccount.Malformed")
     assert_error(lambda: modify(client, add=[OTHER], image="m-bp1missing0000000001"), 404, "InvalidImageId.NotFound")
     # Another account's image is as invisible as a missing one.
@@ -135,7 +145,7 @@ def test_share_errors(emulator, signature):
         lambda: client.describe_image_share_permission(
             ecs.DescribeImageSharePermissionRequest(region_id="cn-nowhere", image_id=IMAGE)
         ),
-        400,
+        404,
         "InvalidRegionId.NotFound",
     )
     assert_error(
@@ -144,6 +154,18 @@ def test_share_errors(emulator, signature):
         "MissingParameter",
     )
     assert all(i["sharedWith"] == [] for i in emulator.state()["ecsImages"])
+
+
+def test_an_account_that_does_not_exist_fails_the_whole_call(emulator, signature):
+    client = emulator.client("ecs", signature)
+    modify(client, add=[OTHER])
+    for add, remove in (([RECIPIENT, UNKNOWN], [OTHER]), ([], [UNKNOWN])):
+        err = assert_error(lambda: modify(client, add=add, remove=remove), 404, "InvalidAccount.NotFound")
+        assert UNKNOWN in err.data["Message"]
+    assert emulator.shares() == [OTHER]
+    emulator.control("accounts", {"accountIds": [UNKNOWN]})
+    modify(client, add=[RECIPIENT, UNKNOWN], remove=[OTHER])
+    assert emulator.shares() == [RECIPIENT, UNKNOWN]
 
 
 # --- ECD ---------------------------------------------------------------------------------------------
@@ -222,6 +244,7 @@ def test_image_errors(emulator, signature):
     client = emulator.client("ecd", signature)
     assert_error(lambda: create_image(client, desktop="ecd-missingdesktop01"), 404, "InvalidDesktopId.NotFound")
     assert_error(lambda: create_image(client, name="1starts-with-a-digit"), 400, "InvalidParameter.ImageName")
+    assert_error(lambda: create_image(client, name="golden.v1"), 400, "InvalidParameter.ImageName")
     assert_error(lambda: create_image(client, description="https://not.allowed"), 400, "InvalidParameter.Description")
     assert_error(
         lambda: client.modify_image_attribute(
@@ -238,6 +261,22 @@ def test_image_errors(emulator, signature):
     assert_error(lambda: client.create_image(ecd.CreateImageRequest(region_id=REGION)), 400, "MissingParameter")
     assert describe_images(client, ids=["m-missingimage0000001"]).images == []
     assert emulator.state()["ecdImages"] == []
+
+
+def test_image_names(emulator, signature):
+    client = emulator.client("ecd", signature)
+    image_id = create_image(client, name="镜像-1")
+    for good in ("Golden_image:v1-2", "ab"):
+        create_image(client, name=good)
+    for bad in ("renamed.v2", "镜像-2"):
+        assert_error(
+            lambda: client.modify_image_attribute(
+                ecd.ModifyImageAttributeRequest(region_id=REGION, image_id=image_id, name=bad)
+            ),
+            400,
+            "InvalidParameter.Name",
+        )
+    assert sorted(i["name"] for i in emulator.state()["ecdImages"]) == sorted(["镜像-1", "Golden_image:v1-2", "ab"])
 
 
 def test_create_failed_fault(emulator):
@@ -276,6 +315,8 @@ def test_sts_credentials(emulator, signature):
     assert_error(
         lambda: describe(emulator.client("ecs", signature, key=EXPIRED_STS)), 400, "InvalidSecurityToken.Expired"
     )
+    # The temporary key without its token.
+    assert_error(lambda: describe(emulator.client("ecs", signature, key=STS[:2])), 400, "MissingSecurityToken")
 
 
 def test_each_account_sees_only_its_own_images(emulator):
