@@ -16,7 +16,7 @@ use crate::auth::{self, Scheme, Signed};
 use crate::error::ApiError;
 use crate::model::now;
 use crate::params::Params;
-use crate::{FaultKind, Shared, ecd, ecs};
+use crate::{Fault, FaultKind, Shared, ecd, ecs};
 
 /// The products this endpoint serves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -160,32 +160,61 @@ async fn handle(
         body: &body,
     };
     match call(&shared, &signed, &host).await {
-        Ok((value, drop_connection)) => {
-            let mut value = value;
+        Ok(Reply::Body(mut value)) => {
             if let Some(map) = value.as_object_mut() {
                 map.insert("RequestId".into(), Value::String(request_id()));
-            }
-            let text = value.to_string();
-            if drop_connection {
-                // The change is made; the client only sees the connection fail.
-                let broken = tokio_stream::iter(vec![Err::<Bytes, std::io::Error>(
-                    std::io::Error::other("connection dropped by fault rule"),
-                )]);
-                return (StatusCode::OK, Body::from_stream(broken)).into_response();
             }
             (
                 StatusCode::OK,
                 [(header::CONTENT_TYPE, "application/json;charset=utf-8")],
-                text,
+                value.to_string(),
             )
                 .into_response()
+        }
+        // The change is made; the client only sees the connection fail.
+        Ok(Reply::CommittedThenDrop | Reply::Drop) => dropped(),
+        Ok(Reply::Hang(limit)) => {
+            let held = async {
+                match limit {
+                    Some(ms) => tokio::time::sleep(Duration::from_millis(ms)).await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                () = held => {}
+                () = shared.stopped() => {}
+            }
+            dropped()
         }
         Err(err) => envelope(&host, &err),
     }
 }
 
-/// Routes, authenticates and runs one call; returns the answer and whether to drop the connection.
-async fn call(shared: &Shared, req: &Signed<'_>, host: &str) -> Result<(Value, bool), ApiError> {
+/// A response that breaks the connection before anything of it is sent: the client sees a network error.
+fn dropped() -> Response {
+    let broken = tokio_stream::iter(vec![Err::<Bytes, std::io::Error>(std::io::Error::other(
+        "connection dropped by fault rule",
+    ))]);
+    (StatusCode::OK, Body::from_stream(broken)).into_response()
+}
+
+/// What the client gets when a call does not fail.
+enum Reply {
+    /// This answer (a `RequestId` is added).
+    Body(Value),
+    /// Nothing: the call ran, then the connection is dropped.
+    CommittedThenDrop,
+    /// Nothing: the connection is dropped and the call never runs.
+    Drop,
+    /// Nothing for this many milliseconds (or until the server stops), then the connection is dropped;
+    /// the call never runs.
+    Hang(Option<u64>),
+}
+
+/// Routes, authenticates and runs one call. Order: count the call; `drop_before` and `hang` rules (before
+/// verification, so nothing of the request, not even its nonce, is used); verify; `throttle`, `server_error`
+/// and `error` rules; `latency`; run (`commit_then_drop` and `create_failed` apply there).
+async fn call(shared: &Shared, req: &Signed<'_>, host: &str) -> Result<Reply, ApiError> {
     let scheme = auth::scheme(req)?;
     let all: Vec<(String, String)> = req.query.iter().chain(req.form.iter()).cloned().collect();
     let params = Params(all);
@@ -230,9 +259,16 @@ async fn call(shared: &Shared, req: &Signed<'_>, host: &str) -> Result<(Value, b
         ));
     }
 
-    let latency = {
+    let (latency, caller) = {
         let mut inner = shared.lock();
         *inner.calls.entry(action.clone()).or_default() += 1;
+        shared.calls_changed();
+        if let Some(rule) = inner.take_fault(&action, &[FaultKind::DropBefore, FaultKind::Hang]) {
+            return Ok(match rule.kind {
+                FaultKind::Hang => Reply::Hang(rule.latency_ms),
+                _ => Reply::Drop,
+            });
+        }
         let now = now();
         let inner = &mut *inner;
         let caller = match scheme {
@@ -244,92 +280,111 @@ async fn call(shared: &Shared, req: &Signed<'_>, host: &str) -> Result<(Value, b
             Scheme::V1 => "v1",
         };
         *inner.schemes.entry(scheme_name.into()).or_default() += 1;
-        if let Some(rule) = inner.take_fault(&action, &[FaultKind::Throttle]) {
+        let refusal = inner.take_fault(
+            &action,
+            &[
+                FaultKind::Throttle,
+                FaultKind::ServerError,
+                FaultKind::Error,
+            ],
+        );
+        if let Some(rule) = refusal {
+            return Err(refused(&rule));
+        }
+        let latency = inner
+            .take_fault(&action, &[FaultKind::Latency])
+            .and_then(|f| f.latency_ms);
+        match latency {
+            None => return run(shared, inner, &caller, &action, &params),
+            Some(ms) => (ms, caller),
+        }
+    };
+    tokio::time::sleep(Duration::from_millis(latency)).await;
+    let mut inner = shared.lock();
+    run(shared, &mut inner, &caller, &action, &params)
+}
+
+/// The answer of a rule that refuses a call.
+fn refused(rule: &Fault) -> ApiError {
+    match rule.kind {
+        FaultKind::Throttle => {
             let mut err = ApiError::new(
                 400,
                 "Throttling.User",
                 "Request was denied due to user flow control.",
             );
             err.retry_after_ms = rule.retry_after_ms;
-            return Err(err);
+            err
         }
-        if inner
-            .take_fault(&action, &[FaultKind::ServerError])
-            .is_some()
-        {
-            return Err(ApiError::new(
-                503,
-                "ServiceUnavailable",
-                "The request has failed due to a temporary failure of the server.",
-            ));
-        }
-        let latency = inner
-            .take_fault(&action, &[FaultKind::Latency])
-            .and_then(|f| f.latency_ms);
-        if latency.is_none() {
-            return run(shared, inner, &caller, &action, &params);
-        }
-        (latency, caller)
-    };
-    let (latency, caller) = latency;
-    tokio::time::sleep(Duration::from_millis(latency.unwrap_or(0))).await;
-    let mut inner = shared.lock();
-    run(shared, &mut inner, &caller, &action, &params)
+        FaultKind::Error => ApiError::new(
+            rule.http_status.unwrap_or(400),
+            rule.code.as_deref().unwrap_or("InternalError"),
+            rule.message
+                .clone()
+                .unwrap_or_else(|| "The request was refused by an emulator fault rule.".into()),
+        ),
+        _ => ApiError::new(
+            503,
+            "ServiceUnavailable",
+            "The request has failed due to a temporary failure of the server.",
+        ),
+    }
 }
 
+/// Runs the action. A `commit_then_drop` rule drops the connection after the call ran, whatever its answer;
+/// a `create_failed` rule is used by the next CreateImage that succeeds.
 fn run(
     shared: &Shared,
     inner: &mut crate::Inner,
     caller: &auth::Caller,
     action: &str,
     params: &Params,
-) -> Result<(Value, bool), ApiError> {
+) -> Result<Reply, ApiError> {
     let now = now();
     inner.world.settle(now);
-    let drop_connection = inner
-        .take_fault(action, &[FaultKind::CommitThenDrop])
-        .is_some();
     let timing = inner.timing;
-    let (value, mutated) = match action {
-        "ModifyImageSharePermission" => (
-            ecs::modify_image_share_permission(&mut inner.world, caller, params)?,
-            true,
-        ),
-        "DescribeImageSharePermission" => (
-            ecs::describe_image_share_permission(&mut inner.world, caller, params)?,
-            false,
-        ),
+    let result = match action {
+        "ModifyImageSharePermission" => {
+            ecs::modify_image_share_permission(&mut inner.world, caller, params).map(|v| (v, true))
+        }
+        "DescribeImageSharePermission" => {
+            ecs::describe_image_share_permission(&mut inner.world, caller, params)
+                .map(|v| (v, false))
+        }
         "CreateImage" => {
-            let fails = inner
-                .take_fault(action, &[FaultKind::CreateFailed])
-                .is_some();
-            (
-                ecd::create_image(&mut inner.world, caller, params, &timing, fails, now)?,
-                true,
-            )
+            let outcome = ecd::Outcome {
+                fails: inner.has_fault(action, FaultKind::CreateFailed),
+                held: inner.hold_images,
+            };
+            let made = ecd::create_image(&mut inner.world, caller, params, &timing, outcome, now);
+            if made.is_ok() && outcome.fails {
+                inner.take_fault(action, &[FaultKind::CreateFailed]);
+            }
+            made.map(|v| (v, true))
         }
-        "DescribeImages" => (
-            ecd::describe_images(&mut inner.world, caller, params, now)?,
-            false,
-        ),
-        "ModifyImageAttribute" => (
-            ecd::modify_image_attribute(&mut inner.world, caller, params, now)?,
-            true,
-        ),
-        "DeleteImages" => (
-            ecd::delete_images(&mut inner.world, caller, params, &timing, now)?,
-            true,
-        ),
-        other => {
-            return Err(ApiError::new(
-                404,
-                "InvalidAction.NotFound",
-                format!("Specified api {other} is not found."),
-            ));
+        "DescribeImages" => {
+            ecd::describe_images(&mut inner.world, caller, params, now).map(|v| (v, false))
         }
+        "ModifyImageAttribute" => {
+            ecd::modify_image_attribute(&mut inner.world, caller, params, now).map(|v| (v, true))
+        }
+        "DeleteImages" => {
+            ecd::delete_images(&mut inner.world, caller, params, &timing, now).map(|v| (v, true))
+        }
+        other => Err(ApiError::new(
+            404,
+            "InvalidAction.NotFound",
+            format!("Specified api {other} is not found."),
+        )),
     };
-    if mutated {
+    if let Ok((_, true)) = &result {
         shared.persist(&inner.world);
     }
-    Ok((value, drop_connection))
+    if inner
+        .take_fault(action, &[FaultKind::CommitThenDrop])
+        .is_some()
+    {
+        return Ok(Reply::CommittedThenDrop);
+    }
+    result.map(|(value, _)| Reply::Body(value))
 }

@@ -1,10 +1,13 @@
 //! The control API under `/_emulator/`, for tests and benchmarks only (loopback peers only): state dump,
-//! reset, seed, call counters, fault rules, timing, and out-of-band changes.
+//! reset, seed, accounts, call counters (and waiting for them), fault rules, timing and image holding, and
+//! out-of-band changes.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
-use axum::extract::{ConnectInfo, Request, State};
+use axum::body::Bytes;
+use axum::extract::{ConnectInfo, Query, Request, State};
 use axum::http::StatusCode;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -13,9 +16,10 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use crate::Inner;
 use crate::ecs::well_formed_account;
 use crate::model::{EcdImage, Share, World, now, now_rfc3339};
-use crate::{Fault, Shared, Timing};
+use crate::{Fault, Shared};
 
 type Answer = Result<Json<Value>, (StatusCode, Json<Value>)>;
 
@@ -47,6 +51,7 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .route("/_emulator/seed", post(seed))
         .route("/_emulator/accounts", get(accounts).post(add_accounts))
         .route("/_emulator/calls", get(calls))
+        .route("/_emulator/calls/wait", get(wait_calls))
         .route("/_emulator/calls/reset", post(reset_calls))
         .route(
             "/_emulator/faults",
@@ -59,6 +64,7 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .route("/_emulator/ecd/create-image", post(create_ecd_image))
         .route("/_emulator/ecd/modify-image", post(modify_ecd_image))
         .route("/_emulator/ecd/delete-image", post(delete_ecd_image))
+        .route("/_emulator/ecd/release-images", post(release_images))
         .layer(middleware::from_fn(loopback_only))
         .with_state(shared)
 }
@@ -112,18 +118,64 @@ async fn add_accounts(State(s): State<Arc<Shared>>, Json(req): Json<NewAccounts>
 }
 
 async fn calls(State(s): State<Arc<Shared>>) -> Json<Value> {
-    let inner = s.lock();
-    Json(json!({
-        "total": inner.calls.values().sum::<u64>(),
-        "byAction": inner.calls,
-        "bySignature": inner.schemes,
-    }))
+    Json(s.lock().counters())
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct Wait {
+    action: Option<String>,
+    count: u64,
+    timeout_ms: Option<u64>,
+}
+
+/// The longest a wait may be asked to last.
+const MAX_WAIT_MS: u64 = 600_000;
+
+/// Answers once the counter of `action` (or the total) reaches `count`; 408 when `timeoutMs` passes first.
+async fn wait_calls(State(s): State<Arc<Shared>>, Query(wait): Query<Wait>) -> Answer {
+    let timeout = wait.timeout_ms.unwrap_or(10_000);
+    if timeout > MAX_WAIT_MS {
+        return Err(fail(
+            StatusCode::BAD_REQUEST,
+            format!("timeoutMs must be at most {MAX_WAIT_MS}"),
+        ));
+    }
+    let deadline = tokio::time::Instant::now() + Duration::from_millis(timeout);
+    // Subscribed before the first look, so no change between the look and the wait is missed.
+    let mut changes = s.watch_calls();
+    loop {
+        {
+            let inner = s.lock();
+            let seen = match &wait.action {
+                Some(action) => inner.calls.get(action).copied().unwrap_or(0),
+                None => inner.calls.values().sum(),
+            };
+            if seen >= wait.count {
+                return Ok(Json(inner.counters()));
+            }
+        }
+        if !matches!(
+            tokio::time::timeout_at(deadline, changes.changed()).await,
+            Ok(Ok(()))
+        ) {
+            let what = wait.action.as_deref().unwrap_or("all actions");
+            return Err((
+                StatusCode::REQUEST_TIMEOUT,
+                Json(json!({
+                    "error": format!("{what} did not reach {} calls within {timeout} ms", wait.count),
+                    "calls": s.lock().counters(),
+                })),
+            ));
+        }
+    }
 }
 
 async fn reset_calls(State(s): State<Arc<Shared>>) -> Json<Value> {
     let mut inner = s.lock();
     inner.calls.clear();
     inner.schemes.clear();
+    s.calls_changed();
     Json(json!({"reset": true}))
 }
 
@@ -131,9 +183,12 @@ async fn faults(State(s): State<Arc<Shared>>) -> Json<Value> {
     Json(json!({"faults": s.lock().faults}))
 }
 
-async fn add_fault(State(s): State<Arc<Shared>>, Json(fault): Json<Fault>) -> Json<Value> {
-    s.lock().faults.push(fault);
-    Json(json!({"added": true}))
+async fn add_fault(State(s): State<Arc<Shared>>, Json(fault): Json<Fault>) -> Answer {
+    if let Some(problem) = fault.problem() {
+        return Err(fail(StatusCode::BAD_REQUEST, problem));
+    }
+    let id = s.lock().add_fault(fault);
+    Ok(Json(json!({"added": true, "id": id})))
 }
 
 async fn clear_faults(State(s): State<Arc<Shared>>) -> Json<Value> {
@@ -141,18 +196,27 @@ async fn clear_faults(State(s): State<Arc<Shared>>) -> Json<Value> {
     Json(json!({"cleared": true}))
 }
 
-async fn config(State(s): State<Arc<Shared>>) -> Json<Timing> {
-    Json(s.lock().timing)
+fn config_json(inner: &Inner) -> Value {
+    json!({
+        "imageCreateSeconds": inner.timing.image_create_seconds,
+        "imageDeleteSeconds": inner.timing.image_delete_seconds,
+        "holdImages": inner.hold_images,
+    })
+}
+
+async fn config(State(s): State<Arc<Shared>>) -> Json<Value> {
+    Json(config_json(&s.lock()))
 }
 
 #[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct TimingPatch {
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct ConfigPatch {
     image_create_seconds: Option<f64>,
     image_delete_seconds: Option<f64>,
+    hold_images: Option<bool>,
 }
 
-async fn set_config(State(s): State<Arc<Shared>>, Json(patch): Json<TimingPatch>) -> Answer {
+async fn set_config(State(s): State<Arc<Shared>>, Json(patch): Json<ConfigPatch>) -> Answer {
     let valid = |v: Option<f64>| v.is_none_or(|v| v.is_finite() && v >= 0.0);
     if !valid(patch.image_create_seconds) || !valid(patch.image_delete_seconds) {
         return Err(fail(
@@ -161,18 +225,28 @@ async fn set_config(State(s): State<Arc<Shared>>, Json(patch): Json<TimingPatch>
         ));
     }
     let mut inner = s.lock();
+    let now = now();
     if let Some(v) = patch.image_create_seconds {
         inner.timing.image_create_seconds = v;
-        // Images already being made finish on the new schedule too.
-        let at = now() + v;
+        // Images already being made finish on the new schedule too (held ones stay held).
         for image in inner.world.ecd_images.iter_mut() {
-            image.ready_at = image.ready_at.min(at);
+            image.ready_at = image.ready_at.min(now + v);
         }
     }
     if let Some(v) = patch.image_delete_seconds {
         inner.timing.image_delete_seconds = v;
+        // So do images being deleted.
+        for image in inner.world.ecd_images.iter_mut() {
+            if let Some(at) = image.deleted_at.as_mut() {
+                *at = at.min(now + v);
+            }
+        }
     }
-    Ok(Json(json!(inner.timing)))
+    if let Some(hold) = patch.hold_images {
+        inner.hold_images = hold;
+    }
+    s.persist(&inner.world);
+    Ok(Json(config_json(&inner)))
 }
 
 #[derive(Deserialize)]
@@ -282,6 +356,7 @@ async fn create_ecd_image(State(s): State<Arc<Shared>>, Json(req): Json<EcdChang
         creation_time: now_rfc3339(),
         ready_at: now(),
         fails: false,
+        held: false,
         deleted_at: None,
     });
     s.persist(&inner.world);
@@ -326,4 +401,47 @@ async fn delete_ecd_image(State(s): State<Arc<Shared>>, Json(req): Json<EcdChang
     with_ecd_image(&s, &req, |world, i| {
         world.ecd_images.remove(i);
     })
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct Release {
+    region_id: Option<String>,
+    image_id: Option<String>,
+}
+
+/// Makes `Creating` images (held or not) finish now: all of them, those of a region, or one image.
+async fn release_images(State(s): State<Arc<Shared>>, body: Bytes) -> Answer {
+    let req: Release = if body.iter().all(u8::is_ascii_whitespace) {
+        Release::default()
+    } else {
+        serde_json::from_slice(&body)
+            .map_err(|err| fail(StatusCode::BAD_REQUEST, format!("bad body: {err}")))?
+    };
+    let mut inner = s.lock();
+    let now = now();
+    inner.world.settle(now);
+    let matches = |i: &EcdImage| {
+        req.region_id.as_ref().is_none_or(|r| &i.region_id == r)
+            && req.image_id.as_ref().is_none_or(|id| &i.image_id == id)
+            && i.deleted_at.is_none()
+    };
+    if let Some(id) = &req.image_id
+        && !inner.world.ecd_images.iter().any(&matches)
+    {
+        return Err(fail(
+            StatusCode::NOT_FOUND,
+            format!("no ECD image {id} (region {:?})", req.region_id),
+        ));
+    }
+    let mut released = Vec::new();
+    for image in inner.world.ecd_images.iter_mut() {
+        if matches(image) && image.status(now) == "Creating" {
+            image.held = false;
+            image.ready_at = image.ready_at.min(now);
+            released.push(image.image_id.clone());
+        }
+    }
+    s.persist(&inner.world);
+    Ok(Json(json!({"released": released})))
 }

@@ -42,13 +42,22 @@ fn visible(i: &EcdImage, caller: &Caller, region: &str, now: f64) -> bool {
     i.owner_id == caller.account_id && i.region_id == region && i.deleted_at.is_none_or(|t| now < t)
 }
 
+/// How a new image's creation ends.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Outcome {
+    /// It ends `CreateFailed` (a `create_failed` fault rule).
+    pub fails: bool,
+    /// It stays `Creating` until released through the control API.
+    pub held: bool,
+}
+
 /// CreateImage: starts making an image from the caller's desktop.
 pub fn create_image(
     world: &mut World,
     caller: &Caller,
     params: &Params,
     timing: &Timing,
-    fails: bool,
+    outcome: Outcome,
     now: f64,
 ) -> Result<Value, ApiError> {
     let region = region(world, params)?.to_string();
@@ -80,7 +89,8 @@ pub fn create_image(
         description,
         creation_time: now_rfc3339(),
         ready_at: now + timing.image_create_seconds,
-        fails,
+        fails: outcome.fails,
+        held: outcome.held,
         deleted_at: None,
     });
     Ok(json!({"ImageId": image_id}))

@@ -19,6 +19,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use serde::{Deserialize, Serialize};
 use tokio::net::TcpListener;
+use tokio::sync::watch;
 
 use model::World;
 
@@ -43,9 +44,12 @@ impl Default for Timing {
 
 /// A fault rule from the control API.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Fault {
-    /// `throttle`, `server_error`, `latency`, `commit_then_drop` or `create_failed`.
+    /// Set by the emulator: the rule's number, in the order rules were added.
+    #[serde(skip_deserializing)]
+    pub id: u64,
+    /// What the rule does.
     pub kind: FaultKind,
     /// The action it applies to; any when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -53,29 +57,76 @@ pub struct Fault {
     /// How many more calls it applies to.
     #[serde(default = "one")]
     pub count: u32,
-    /// Added latency, for `latency`.
+    /// Set by the emulator: how many calls it has applied to so far.
+    #[serde(skip_deserializing)]
+    pub used: u32,
+    /// For `latency`: the added delay; for `hang`: how long to hold the request before dropping it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub latency_ms: Option<u64>,
     /// For `throttle`: the wait announced in `x-acs-retry-after`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retry_after_ms: Option<u64>,
+    /// For `error`: the `Code` answered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// For `error`: the HTTP status answered (400–599).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub http_status: Option<u16>,
+    /// For `error`: the `Message` answered (a generic one when absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
 }
 
 fn one() -> u32 {
     1
 }
 
+impl Fault {
+    /// Why the rule cannot be used, if it cannot.
+    pub fn problem(&self) -> Option<&'static str> {
+        let error_fields =
+            self.code.is_some() || self.http_status.is_some() || self.message.is_some();
+        match self.kind {
+            FaultKind::Error => {
+                if self.code.as_deref().is_none_or(str::is_empty) {
+                    Some("an error rule needs a non-empty \"code\"")
+                } else if !self.http_status.is_some_and(|s| (400..=599).contains(&s)) {
+                    Some("an error rule needs an \"httpStatus\" from 400 to 599")
+                } else if self.message.as_deref() == Some("") {
+                    Some("\"message\" must not be empty")
+                } else {
+                    None
+                }
+            }
+            _ if error_fields => {
+                Some("\"code\", \"httpStatus\" and \"message\" belong to error rules")
+            }
+            FaultKind::Latency if self.latency_ms.is_none() => {
+                Some("a latency rule needs \"latencyMs\"")
+            }
+            _ => None,
+        }
+    }
+}
+
 /// What a fault does.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
 pub enum FaultKind {
-    /// Answer `Throttling.User`.
+    /// Answer `Throttling.User` without running the call.
     Throttle,
-    /// Answer `ServiceUnavailable` (503).
+    /// Answer `ServiceUnavailable` (503) without running the call.
     ServerError,
-    /// Delay the answer.
+    /// Answer the rule's `code` and `httpStatus` without running the call.
+    Error,
+    /// Delay the call, then run it.
     Latency,
-    /// Apply the call, then drop the connection without an answer.
+    /// Drop the connection without answering and without running the call.
+    DropBefore,
+    /// Hold the request without answering or running it, until the emulator stops or `latencyMs` passes;
+    /// then drop the connection.
+    Hang,
+    /// Run the call, then drop the connection without an answer.
     CommitThenDrop,
     /// The next CreateImage makes an image that ends `CreateFailed`.
     CreateFailed,
@@ -88,30 +139,56 @@ pub struct Inner {
     pub world: World,
     /// Nonces seen.
     pub nonces: auth::Nonces,
-    /// Calls per action.
+    /// Calls per action, counted when a request for the action arrives.
     pub calls: BTreeMap<String, u64>,
     /// Authenticated calls per signature scheme (`v3`, `v1`).
     pub schemes: BTreeMap<String, u64>,
-    /// Active fault rules.
+    /// Fault rules, used up ones included (with `count` 0), in the order they were added.
     pub faults: Vec<Fault>,
+    /// The id the next fault rule gets.
+    pub next_fault_id: u64,
     /// Operation timing.
     pub timing: Timing,
+    /// Whether new ECD images stay `Creating` until released through the control API.
+    pub hold_images: bool,
 }
 
 impl Inner {
-    /// Consumes one use of the first rule of `kind` matching `action`.
+    /// Consumes one use of the first rule (in the order added) of one of `kinds` matching `action`.
     pub fn take_fault(&mut self, action: &str, kinds: &[FaultKind]) -> Option<Fault> {
-        let index = self.faults.iter().position(|f| {
+        let rule = self.faults.iter_mut().find(|f| {
             kinds.contains(&f.kind)
                 && f.count > 0
                 && f.action.as_deref().is_none_or(|a| a == action)
         })?;
-        let rule = self.faults[index].clone();
-        self.faults[index].count -= 1;
-        if self.faults[index].count == 0 {
-            self.faults.remove(index);
-        }
-        Some(rule)
+        rule.count -= 1;
+        rule.used += 1;
+        Some(rule.clone())
+    }
+
+    /// Whether a rule of `kind` would apply to the next call of `action`.
+    pub fn has_fault(&self, action: &str, kind: FaultKind) -> bool {
+        self.faults.iter().any(|f| {
+            f.kind == kind && f.count > 0 && f.action.as_deref().is_none_or(|a| a == action)
+        })
+    }
+
+    /// Adds a fault rule and returns its id.
+    pub fn add_fault(&mut self, mut fault: Fault) -> u64 {
+        self.next_fault_id += 1;
+        fault.id = self.next_fault_id;
+        fault.used = 0;
+        self.faults.push(fault);
+        self.next_fault_id
+    }
+
+    /// The call counters as the control API shows them.
+    pub fn counters(&self) -> serde_json::Value {
+        serde_json::json!({
+            "total": self.calls.values().sum::<u64>(),
+            "byAction": self.calls,
+            "bySignature": self.schemes,
+        })
     }
 }
 
@@ -121,6 +198,10 @@ pub struct Shared {
     seed: World,
     initial_timing: Timing,
     state_file: Option<PathBuf>,
+    /// Bumped whenever a call counter changes, so waiters need not poll.
+    calls_changed: watch::Sender<u64>,
+    /// Set once the server is stopping; held (`hang`) requests let go then.
+    stopping: watch::Sender<bool>,
 }
 
 impl Shared {
@@ -142,6 +223,8 @@ impl Shared {
             seed,
             initial_timing: timing,
             state_file,
+            calls_changed: watch::Sender::new(0),
+            stopping: watch::Sender::new(false),
         })
     }
 
@@ -152,7 +235,7 @@ impl Shared {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Back to the seed: world, counters, faults, nonces and timing.
+    /// Back to the seed: world, counters, faults, nonces, timing and image holding.
     pub fn reset(&self, seed: Option<World>) {
         let mut inner = self.lock();
         let mut world = seed.unwrap_or_else(|| self.seed.clone());
@@ -163,6 +246,29 @@ impl Shared {
             ..Inner::default()
         };
         self.persist(&inner.world);
+        self.calls_changed();
+    }
+
+    /// Wakes everything waiting for a call counter to change.
+    pub fn calls_changed(&self) {
+        self.calls_changed.send_modify(|version| *version += 1);
+    }
+
+    /// A receiver that sees every later change of the call counters.
+    pub fn watch_calls(&self) -> watch::Receiver<u64> {
+        self.calls_changed.subscribe()
+    }
+
+    /// Tells held requests that the server is stopping.
+    pub fn stop(&self) {
+        self.stopping.send_replace(true);
+    }
+
+    /// Completes once the server is stopping.
+    pub async fn stopped(&self) {
+        let mut stopping = self.stopping.subscribe();
+        // The sender lives as long as `self`, so this only ends when the flag is set.
+        let _ = stopping.wait_for(|stopping| *stopping).await;
     }
 
     /// Writes the state file, atomically (temporary file, then rename).
@@ -193,11 +299,15 @@ pub async fn serve(
     shared: Arc<Shared>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let app = control::router(shared.clone()).merge(api::router(shared));
+    let app = control::router(shared.clone()).merge(api::router(shared.clone()));
     axum::serve(
         listener,
         app.into_make_service_with_connect_info::<SocketAddr>(),
     )
-    .with_graceful_shutdown(shutdown)
+    .with_graceful_shutdown(async move {
+        shutdown.await;
+        // Graceful shutdown waits for open requests: let held ones go.
+        shared.stop();
+    })
     .await
 }

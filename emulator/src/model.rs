@@ -115,6 +115,9 @@ pub struct EcdImage {
     /// Whether creation ends `CreateFailed`.
     #[serde(default)]
     pub fails: bool,
+    /// Whether the image stays `Creating` until released through the control API.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub held: bool,
     /// Unix time at which a requested deletion completes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deleted_at: Option<f64>,
@@ -123,7 +126,7 @@ pub struct EcdImage {
 impl EcdImage {
     /// The status at `now`.
     pub fn status(&self, now: f64) -> &'static str {
-        if now < self.ready_at {
+        if self.held || now < self.ready_at {
             "Creating"
         } else if self.fails {
             "CreateFailed"

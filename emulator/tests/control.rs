@@ -109,7 +109,28 @@ async fn throttle_and_server_error_rules_apply_to_the_next_n_matching_calls() {
     }
     assert!(e.shares(IMAGE).await.is_empty());
     assert_eq!(share(&e, OTHER).await.0, 200);
-    assert_eq!(e.control_get("faults").await["faults"], json!([]));
+    // Used-up rules stay listed with what they did.
+    let rules = e.control_get("faults").await["faults"].clone();
+    let summary: Vec<_> = rules
+        .as_array()
+        .expect("faults")
+        .iter()
+        .map(|r| {
+            (
+                r["id"].clone(),
+                r["kind"].clone(),
+                r["count"].clone(),
+                r["used"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        vec![
+            (json!(1), json!("throttle"), json!(0), json!(2)),
+            (json!(2), json!("server_error"), json!(0), json!(1)),
+        ]
+    );
     e.stop().await;
 }
 
@@ -138,16 +159,277 @@ async fn a_throttle_rule_can_announce_when_to_retry() {
 }
 
 #[tokio::test]
-async fn latency_rules_delay_the_answer() {
+async fn latency_rules_delay_the_answer_of_the_next_call_only() {
     let e = Emulator::start().await;
-    e.control_post("faults", json!({"kind": "latency", "latencyMs": 300}))
+    let rule = e
+        .fault(json!({"kind": "latency", "latencyMs": 300, "count": 1}))
         .await;
     let started = Instant::now();
     assert_eq!(share(&e, OTHER).await.0, 200);
+    // A lower bound only: the delay is a sleep before the call runs, so it can never be shorter.
     assert!(started.elapsed() >= Duration::from_millis(300));
-    let started = Instant::now();
+    assert_eq!(
+        e.shares(IMAGE).await,
+        vec![OTHER],
+        "the call ran after the delay"
+    );
+    assert_eq!(
+        (
+            e.fault_rule(rule).await["count"].clone(),
+            e.fault_rule(rule).await["used"].clone()
+        ),
+        (json!(0), json!(1))
+    );
+    // The next call finds no rule left to delay it.
+    assert_eq!(share(&e, OTHER).await.0, 200);
+    assert_eq!(e.fault_rule(rule).await["used"], 1);
+    let (status, _) = e.control_post("faults", json!({"kind": "latency"})).await;
+    assert_eq!(status, 400, "a latency rule needs latencyMs");
+    e.stop().await;
+}
+
+#[tokio::test]
+async fn calls_wait_answers_once_the_counter_is_reached() {
+    let e = Emulator::start().await;
+    let waiter = {
+        let (http, url) = (e.http.clone(), e.url.clone());
+        tokio::spawn(async move {
+            let response = http
+                .get(format!(
+                    "{url}/_emulator/calls/wait?action=ModifyImageSharePermission&count=2&timeoutMs=30000"
+                ))
+                .send()
+                .await
+                .expect("answer");
+            let status = response.status().as_u16();
+            (status, response.json::<Value>().await.expect("JSON"))
+        })
+    };
     share(&e, OTHER).await;
-    assert!(started.elapsed() < Duration::from_millis(300));
+    e.v3(ECS, "DescribeImageSharePermission")
+        .param("RegionId", REGION)
+        .param("ImageId", IMAGE)
+        .ok()
+        .await;
+    share(&e, "x").await;
+    let (status, counters) = waiter.await.expect("waiter");
+    assert_eq!(status, 200, "{counters}");
+    assert_eq!(counters["byAction"]["ModifyImageSharePermission"], 2);
+    assert_eq!(counters["total"], 3);
+
+    // Reached already: answers at once. Without an action, the total counts.
+    let counters = e.wait_calls("DescribeImageSharePermission", 1).await;
+    assert_eq!(counters["total"], 3);
+    let (status, _) = e.control_get_status("calls/wait?count=3&timeoutMs=0").await;
+    assert_eq!(status, 200);
+
+    // Not reached in time: 408, with the counters as they are.
+    let started = Instant::now();
+    let (status, body) = e
+        .control_get_status("calls/wait?action=CreateImage&count=1&timeoutMs=50")
+        .await;
+    assert_eq!(status, 408, "{body}");
+    assert!(started.elapsed() >= Duration::from_millis(50));
+    assert!(
+        body["error"]
+            .as_str()
+            .is_some_and(|m| m.contains("CreateImage"))
+    );
+    assert_eq!(body["calls"]["total"], 3);
+
+    for bad in [
+        "calls/wait?action=CreateImage",
+        "calls/wait?action=CreateImage&count=x",
+        "calls/wait?action=CreateImage&count=1&timeoutMs=600001",
+        "calls/wait?action=CreateImage&count=1&timeout=5",
+    ] {
+        let (status, _) = e.control_get_status(bad).await;
+        assert_eq!(status, 400, "{bad}");
+    }
+    e.stop().await;
+}
+
+#[tokio::test]
+async fn calls_wait_survives_a_reset_of_the_counters() {
+    let e = Emulator::start().await;
+    share(&e, OTHER).await;
+    let waiter = {
+        let (http, url) = (e.http.clone(), e.url.clone());
+        tokio::spawn(async move {
+            http.get(format!(
+                "{url}/_emulator/calls/wait?action=ModifyImageSharePermission&count=2&timeoutMs=30000"
+            ))
+            .send()
+            .await
+            .expect("answer")
+            .json::<Value>()
+            .await
+            .expect("JSON")
+        })
+    };
+    e.control_post("calls/reset", json!({})).await;
+    share(&e, OTHER).await;
+    share(&e, OTHER).await;
+    let counters = waiter.await.expect("waiter");
+    assert_eq!(counters["byAction"]["ModifyImageSharePermission"], 2);
+    e.stop().await;
+}
+
+/// Sends a signed request and reports whether the client got an HTTP answer at all.
+async fn outcome(request: reqwest::RequestBuilder) -> Result<(u16, String), reqwest::Error> {
+    let response = request.send().await?;
+    let status = response.status().as_u16();
+    Ok((status, response.text().await?))
+}
+
+#[tokio::test]
+async fn drop_before_breaks_the_connection_and_runs_nothing() {
+    let e = Emulator::start().await;
+    let rule = e
+        .fault(json!({"kind": "drop_before", "action": "ModifyImageSharePermission"}))
+        .await;
+    let call = e
+        .v3(ECS, "ModifyImageSharePermission")
+        .param("RegionId", REGION)
+        .param("ImageId", IMAGE)
+        .param("AddAccount.1", OTHER);
+    let dropped = outcome(call.request()).await;
+    assert!(
+        dropped.is_err(),
+        "the client must see a network error: {dropped:?}"
+    );
+    assert!(e.shares(IMAGE).await.is_empty(), "the call did not run");
+    let calls = e.control_get("calls").await;
+    assert_eq!(
+        calls["byAction"]["ModifyImageSharePermission"], 1,
+        "but it arrived"
+    );
+    assert_eq!(calls["bySignature"], json!({}), "and was never verified");
+    assert_eq!(e.fault_rule(rule).await["used"], 1);
+    // Not even the nonce was used: the very same signed request goes through now.
+    let (status, body) = outcome(call.request()).await.expect("an answer");
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(e.shares(IMAGE).await, vec![OTHER]);
+    e.stop().await;
+}
+
+#[tokio::test]
+async fn hang_holds_the_request_unanswered_until_the_emulator_stops() {
+    let e = Emulator::start().await;
+    let rule = e
+        .fault(json!({"kind": "hang", "action": "ModifyImageSharePermission"}))
+        .await;
+    let request = e
+        .v3(ECS, "ModifyImageSharePermission")
+        .param("RegionId", REGION)
+        .param("ImageId", IMAGE)
+        .param("AddAccount.1", OTHER)
+        .request();
+    let held = tokio::spawn(outcome(request));
+    e.wait_calls("ModifyImageSharePermission", 1).await;
+    assert_eq!(e.fault_rule(rule).await["used"], 1);
+    assert!(!held.is_finished(), "no answer while held");
+    assert!(e.shares(IMAGE).await.is_empty(), "the call did not run");
+    // Other calls are served meanwhile.
+    e.v3(ECS, "DescribeImageSharePermission")
+        .param("RegionId", REGION)
+        .param("ImageId", IMAGE)
+        .ok()
+        .await;
+    assert!(!held.is_finished());
+    // Stopping lets it go (and is not blocked by it); the client sees the connection fail.
+    e.stop().await;
+    let got = held.await.expect("task");
+    assert!(
+        got.is_err(),
+        "the held request never gets an answer: {got:?}"
+    );
+}
+
+#[tokio::test]
+async fn hang_with_latency_drops_the_connection_after_that_time() {
+    let e = Emulator::start().await;
+    e.fault(json!({"kind": "hang", "latencyMs": 200})).await;
+    let started = Instant::now();
+    let got = outcome(
+        e.v3(ECS, "ModifyImageSharePermission")
+            .param("RegionId", REGION)
+            .param("ImageId", IMAGE)
+            .param("AddAccount.1", OTHER)
+            .request(),
+    )
+    .await;
+    assert!(got.is_err(), "no answer: {got:?}");
+    assert!(started.elapsed() >= Duration::from_millis(200));
+    assert!(e.shares(IMAGE).await.is_empty(), "the call did not run");
+    assert_eq!(share(&e, OTHER).await.0, 200);
+    e.stop().await;
+}
+
+#[tokio::test]
+async fn error_rules_answer_any_alibaba_error_without_running_the_call() {
+    let e = Emulator::start().await;
+    let rule = e
+        .fault(json!({
+            "kind": "error", "action": "ModifyImageSharePermission", "count": 2,
+            "code": "InvalidAccessKeyId.NotFound", "httpStatus": 404,
+        }))
+        .await;
+    e.fault(json!({
+        "kind": "error", "action": "DescribeImages",
+        "code": "InvalidRegionId.NotFound", "httpStatus": 404, "message": "The specified RegionId does not exist.",
+    }))
+    .await;
+    for _ in 0..2 {
+        let body = e
+            .v1(ECS, "ModifyImageSharePermission")
+            .param("RegionId", REGION)
+            .param("ImageId", IMAGE)
+            .param("AddAccount.1", OTHER)
+            .fails(404, "InvalidAccessKeyId.NotFound")
+            .await;
+        assert!(
+            body["Recommend"]
+                .as_str()
+                .is_some_and(|r| r.contains("InvalidAccessKeyId.NotFound"))
+        );
+    }
+    assert!(e.shares(IMAGE).await.is_empty());
+    assert_eq!(e.fault_rule(rule).await["used"], 2);
+    let body = e
+        .v3(ECD, "DescribeImages")
+        .param("RegionId", REGION)
+        .fails(404, "InvalidRegionId.NotFound")
+        .await;
+    assert_eq!(body["Message"], "The specified RegionId does not exist.");
+    assert_eq!(share(&e, OTHER).await.0, 200);
+
+    for bad in [
+        json!({"kind": "error", "httpStatus": 404}),
+        json!({"kind": "error", "code": "", "httpStatus": 404}),
+        json!({"kind": "error", "code": "X"}),
+        json!({"kind": "error", "code": "X", "httpStatus": 200}),
+        json!({"kind": "error", "code": "X", "httpStatus": 600}),
+        json!({"kind": "error", "code": "X", "httpStatus": 400, "message": ""}),
+        json!({"kind": "throttle", "code": "X"}),
+        json!({"kind": "throttle", "cuont": 2}),
+        json!({"kind": "hang", "latencyMs": -1}),
+    ] {
+        let (status, _) = e.control_post("faults", bad.clone()).await;
+        assert!((400..500).contains(&status), "{bad}: {status}");
+    }
+    e.stop().await;
+}
+
+#[tokio::test]
+async fn config_refuses_unknown_settings() {
+    let e = Emulator::start().await;
+    let (status, _) = e.control_post("config", json!({"holdImage": true})).await;
+    assert!((400..500).contains(&status), "{status}");
+    assert_eq!(
+        e.control_get("config").await,
+        json!({"imageCreateSeconds": 0.0, "imageDeleteSeconds": 0.0, "holdImages": false})
+    );
     e.stop().await;
 }
 

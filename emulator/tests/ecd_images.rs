@@ -3,8 +3,6 @@
 
 mod common;
 
-use std::time::Duration;
-
 use alicloud_emulator::Timing;
 use common::*;
 use serde_json::{Value, json};
@@ -47,9 +45,19 @@ fn slow(create: f64, delete: f64) -> Timing {
     }
 }
 
+async fn hold_images(e: &Emulator, hold: bool) {
+    let (status, body) = e.control_post("config", json!({"holdImages": hold})).await;
+    assert_eq!((status, body["holdImages"].as_bool()), (200, Some(hold)));
+}
+
+async fn release(e: &Emulator, target: Value) -> (u16, Value) {
+    e.control_post("ecd/release-images", target).await
+}
+
 #[tokio::test]
 async fn an_image_is_creating_then_available_then_gone() {
-    let e = Emulator::with(slow(0.3, 0.0), None).await;
+    let e = Emulator::start().await;
+    hold_images(&e, true).await;
     let id = create(&e, "golden").await;
     assert!(id.starts_with("m-") && id.len() == 19, "{id}");
     let images = describe(&e, &id).await;
@@ -73,8 +81,10 @@ async fn an_image_is_creating_then_available_then_gone() {
         (status, body["Code"].as_str()),
         (400, Some("IncorrectImageStatus"))
     );
+    assert_eq!(describe(&e, &id).await[0]["Status"], "Creating");
 
-    tokio::time::sleep(Duration::from_millis(400)).await;
+    let (status, body) = release(&e, json!({"regionId": REGION, "imageId": id})).await;
+    assert_eq!((status, body["released"].clone()), (200, json!([id])));
     assert_eq!(describe(&e, &id).await[0]["Status"], "Available");
     let state = e.ecd_images().await;
     assert_eq!(state[0]["desktopId"], DESKTOP);
@@ -88,8 +98,94 @@ async fn an_image_is_creating_then_available_then_gone() {
 }
 
 #[tokio::test]
+async fn held_images_wait_for_their_release_whatever_the_timing() {
+    let e = Emulator::start().await;
+    assert_eq!(e.control_get("config").await["holdImages"], false);
+    hold_images(&e, true).await;
+    let (first, second) = (create(&e, "first").await, create(&e, "second").await);
+    // imageCreateSeconds is 0 here: only the hold keeps them Creating.
+    let creating = e
+        .v3(ECD, "DescribeImages")
+        .param("RegionId", REGION)
+        .param("ImageStatus", "Creating")
+        .ok()
+        .await;
+    assert_eq!(creating["Images"].as_array().expect("Images").len(), 2);
+    e.control_post("config", json!({"imageCreateSeconds": 0}))
+        .await;
+    assert_eq!(describe(&e, &first).await[0]["Status"], "Creating");
+
+    // Releasing one image leaves the other held.
+    let (status, body) = release(&e, json!({"imageId": first})).await;
+    assert_eq!((status, body["released"].clone()), (200, json!([first])));
+    assert_eq!(describe(&e, &first).await[0]["Status"], "Available");
+    assert_eq!(describe(&e, &second).await[0]["Status"], "Creating");
+    // Releasing an image that is not Creating is no change; an unknown one is an error.
+    let (status, body) = release(&e, json!({"imageId": first})).await;
+    assert_eq!((status, body["released"].clone()), (200, json!([])));
+    let (status, _) = release(&e, json!({"imageId": "m-missingimage0000001"})).await;
+    assert_eq!(status, 404);
+    let (status, _) = release(&e, json!({"regionId": "cn-shanghai", "imageId": second})).await;
+    assert_eq!(status, 404, "the image is in another region");
+    let (status, _) = release(&e, json!({"imageID": second})).await;
+    assert_eq!(status, 400, "unknown fields are refused");
+
+    // Turning holding off affects new images only; an empty body releases everything.
+    hold_images(&e, false).await;
+    let third = create(&e, "third").await;
+    assert_eq!(describe(&e, &third).await[0]["Status"], "Available");
+    assert_eq!(describe(&e, &second).await[0]["Status"], "Creating");
+    let released = e
+        .http
+        .post(format!("{}/_emulator/ecd/release-images", e.url))
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(released.status().as_u16(), 200);
+    let body: Value = released.json().await.expect("JSON");
+    assert_eq!(body["released"], json!([second]));
+    assert_eq!(describe(&e, &second).await[0]["Status"], "Available");
+
+    // Reset turns holding off again.
+    hold_images(&e, true).await;
+    e.control_post("reset", json!({})).await;
+    assert_eq!(e.control_get("config").await["holdImages"], false);
+    e.stop().await;
+}
+
+#[tokio::test]
+async fn a_held_image_marked_to_fail_fails_on_release() {
+    let e = Emulator::start().await;
+    hold_images(&e, true).await;
+    let rule = e
+        .fault(json!({"kind": "create_failed", "action": "CreateImage"}))
+        .await;
+    let failing = create(&e, "failing").await;
+    assert_eq!(describe(&e, &failing).await[0]["Status"], "Creating");
+    assert_eq!(e.fault_rule(rule).await["used"], 1);
+    let (status, body) = release(&e, json!({"regionId": REGION})).await;
+    assert_eq!((status, body["released"].clone()), (200, json!([failing])));
+    assert_eq!(describe(&e, &failing).await[0]["Status"], "CreateFailed");
+    e.stop().await;
+}
+
+#[tokio::test]
+async fn images_without_a_hold_follow_the_configured_creation_time() {
+    let e = Emulator::with(slow(3600.0, 0.0), None).await;
+    let id = create(&e, "golden").await;
+    assert_eq!(describe(&e, &id).await[0]["Status"], "Creating");
+    // Shortening the creation time applies to images already being made.
+    let (status, _) = e
+        .control_post("config", json!({"imageCreateSeconds": 0}))
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(describe(&e, &id).await[0]["Status"], "Available");
+    e.stop().await;
+}
+
+#[tokio::test]
 async fn deletion_takes_the_configured_time() {
-    let e = Emulator::with(slow(0.0, 0.3), None).await;
+    let e = Emulator::with(slow(0.0, 3600.0), None).await;
     let id = create(&e, "golden").await;
     assert_eq!(delete(&e, &id).await.0, 200);
     assert_eq!(
@@ -97,8 +193,13 @@ async fn deletion_takes_the_configured_time() {
         1,
         "still listed while being deleted"
     );
-    tokio::time::sleep(Duration::from_millis(400)).await;
+    // Shortening the deletion time applies to images already being deleted.
+    let (status, _) = e
+        .control_post("config", json!({"imageDeleteSeconds": 0}))
+        .await;
+    assert_eq!(status, 200);
     assert!(describe(&e, &id).await.is_empty());
+    assert!(e.ecd_images().await.is_empty());
     e.stop().await;
 }
 

@@ -159,6 +159,35 @@ impl Emulator {
         ids
     }
 
+    /// Adds a fault rule; returns its id.
+    pub async fn fault(&self, rule: Value) -> u64 {
+        let (status, body) = self.control_post("faults", rule).await;
+        assert_eq!(status, 200, "faults: {body}");
+        body["id"].as_u64().expect("a rule id")
+    }
+
+    /// The fault rule with this id, as the control API lists it.
+    pub async fn fault_rule(&self, id: u64) -> Value {
+        self.control_get("faults").await["faults"]
+            .as_array()
+            .expect("faults")
+            .iter()
+            .find(|f| f["id"] == id)
+            .cloned()
+            .unwrap_or_else(|| panic!("no fault rule {id}"))
+    }
+
+    /// Blocks until `action` has been called `count` times (the emulator answers when it is so).
+    pub async fn wait_calls(&self, action: &str, count: u64) -> Value {
+        let (status, body) = self
+            .control_get_status(&format!(
+                "calls/wait?action={action}&count={count}&timeoutMs=30000"
+            ))
+            .await;
+        assert_eq!(status, 200, "calls/wait: {body}");
+        body
+    }
+
     /// The accounts `image` is shared with, from the control API.
     pub async fn shares(&self, image: &str) -> Vec<String> {
         let state = self.control_get("state").await;

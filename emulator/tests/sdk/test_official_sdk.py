@@ -2,8 +2,6 @@
 with both signature schemes, and the errors a real client must get. If our wire shapes or signature checks
 drifted from Alibaba's, these calls would fail."""
 
-import time
-
 import pytest
 from alibabacloud_ecd20200930 import models as ecd
 from alibabacloud_ecs20140526 import models as ecs
@@ -185,18 +183,14 @@ def describe_images(client, ids=None, status=None, max_results=None, token=None)
     ).body
 
 
-def wait_for(client, image_id, status, seconds=10):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        images = describe_images(client, ids=[image_id]).images
-        if images and images[0].status == status:
-            return images[0]
-        time.sleep(0.1)
-    raise AssertionError(f"{image_id} never became {status}")
+def status_of(client, image_id):
+    return describe_images(client, ids=[image_id]).images[0].status
 
 
 def test_image_lifecycle(emulator, signature):
     client = emulator.client("ecd", signature)
+    # Held images stay Creating until released: no waiting on a clock.
+    emulator.control("config", {"holdImages": True})
     image_id = create_image(client)
     assert image_id.startswith("m-")
     first = describe_images(client, ids=[image_id]).images
@@ -208,8 +202,10 @@ def test_image_lifecycle(emulator, signature):
         400,
         "IncorrectImageStatus",
     )
-    image = wait_for(client, image_id, "Available")
-    assert image.image_type == "CUSTOM"
+    assert status_of(client, image_id) == "Creating"
+    assert emulator.control("ecd/release-images", {"imageId": image_id})["released"] == [image_id]
+    image = describe_images(client, ids=[image_id]).images[0]
+    assert (image.status, image.image_type) == ("Available", "CUSTOM")
     assert [i.image_id for i in describe_images(client, status="Available").images] == [image_id]
 
     client.modify_image_attribute(
@@ -281,9 +277,12 @@ def test_image_names(emulator, signature):
 
 def test_create_failed_fault(emulator):
     client = emulator.client("ecd")
+    emulator.control("config", {"holdImages": True})
     emulator.fault(kind="create_failed", action="CreateImage")
     image_id = create_image(client)
-    wait_for(client, image_id, "CreateFailed")
+    assert status_of(client, image_id) == "Creating"
+    emulator.control("ecd/release-images", {})
+    assert status_of(client, image_id) == "CreateFailed"
     client.delete_images(ecd.DeleteImagesRequest(region_id=REGION, image_id=[image_id]))
     assert emulator.state()["ecdImages"] == []
 
@@ -362,3 +361,14 @@ def test_throttling_and_server_error_faults(emulator, signature):
     modify(client, add=[OTHER])
     assert emulator.shares() == [OTHER]
     assert emulator.calls()["byAction"]["ModifyImageSharePermission"] == 3
+    assert [(r["kind"], r["count"], r["used"]) for r in emulator.control("faults")["faults"]] == [
+        ("throttle", 0, 2),
+        ("server_error", 0, 1),
+    ]
+
+
+def test_error_fault(emulator, signature):
+    client = emulator.client("ecs", signature)
+    emulator.fault(kind="error", action="ModifyImageSharePermission", code="InvalidAccessKeyId.NotFound", httpStatus=404)
+    assert_error(lambda: modify(client, add=[OTHER]), 404, "InvalidAccessKeyId.NotFound")
+    assert emulator.shares() == []
