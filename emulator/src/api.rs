@@ -77,6 +77,8 @@ fn host(headers: &HeaderMap) -> String {
     headers
         .get(header::HOST)
         .and_then(|h| h.to_str().ok())
+        .map(str::trim)
+        .filter(|h| !h.is_empty())
         .unwrap_or("127.0.0.1")
         .to_string()
 }
