@@ -30,7 +30,7 @@ impl fmt::Display for ApiError {
 }
 
 /// Why a call failed.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum Error {
     /// Alibaba answered with an error.
     #[error("{0}")]

@@ -31,6 +31,7 @@
 
 #![warn(missing_docs)]
 
+pub mod batch;
 mod client;
 pub mod credentials;
 mod ecd;
