@@ -219,8 +219,11 @@ async fn send<K: Clone, M: Clone>(key: &K, batch: Vec<Waiting<M>>, call: &BatchC
 /// Lets concurrent requests for one key share one call. A call's answer serves only the requests that
 /// arrived while it ran: once it ends, the next request makes a new call, so no stale answer is reused.
 pub struct SingleFlight<K, V> {
-    inflight: Arc<Mutex<HashMap<K, Arc<OnceCell<Result<V, Error>>>>>>,
+    inflight: Arc<Mutex<HashMap<K, Flight<V>>>>,
 }
+
+/// One call in flight and, once it ends, its answer.
+type Flight<V> = Arc<OnceCell<Result<V, Error>>>;
 
 impl<K, V> Default for SingleFlight<K, V> {
     fn default() -> Self {
@@ -288,8 +291,11 @@ mod tests {
         })
     }
 
+    /// Every batch a call was made with.
+    type Seen = Arc<Mutex<Vec<Vec<String>>>>;
+
     /// A call that records each batch and refuses any batch holding `bad`.
-    fn recording(bad: &'static str) -> (BatchCall<String, String>, Arc<Mutex<Vec<Vec<String>>>>) {
+    fn recording(bad: &'static str) -> (BatchCall<String, String>, Seen) {
         let seen = Arc::new(Mutex::new(Vec::new()));
         let log = seen.clone();
         let call: BatchCall<String, String> = Arc::new(move |_key, members: Vec<String>, _ctx| {
