@@ -1,5 +1,6 @@
 import pytest
 
+import matrix
 from harness import Emulator, Runtime, Stack
 
 
@@ -36,3 +37,16 @@ def stack(runtime, emulator, seed, tmp_path):
     s.destroy()
     assert emulator.state() == seed, "the emulator holds resources the stack did not clean up"
 
+
+def pytest_terminal_summary(terminalreporter):
+    """The fault matrix, when its tests ran: printed, and written to fault-matrix.md once complete."""
+    if not matrix.RESULTS:
+        return
+    table = matrix.render()
+    terminalreporter.section("fault matrix")
+    terminalreporter.write_line(table)
+    if matrix.complete():
+        matrix.PATH.write_text(matrix.document(table))
+        terminalreporter.write_line(f"written to {matrix.PATH.name}")
+    else:
+        terminalreporter.write_line(f"(partial run: {matrix.PATH.name} not rewritten)")

@@ -257,7 +257,8 @@ def test_a_killed_up_leaves_one_image_that_the_next_up_takes_over(stack, emulato
     emulator.wait_calls("CreateImage", 1, running=killed)
     # A DescribeImages after CreateImage: the provider has the create's answer and polls the image.
     emulator.wait_calls("DescribeImages", emulator.call_count("DescribeImages") + 1, running=killed)
-    killed.kill()
+    processes = killed.kill()
+    assert len(processes) >= 3, f"expected the CLI, its language host and the provider: {processes}"
     [made] = emulator.ecd_images()
     assert made["status"] == "Creating"
     pending = stack.export()["deployment"].get("pending_operations") or []
