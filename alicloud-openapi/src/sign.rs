@@ -158,21 +158,36 @@ pub struct RpcCall<'a> {
 }
 
 impl RpcCall<'_> {
+    fn unsigned(&self) -> AnonymousCall<'_> {
+        AnonymousCall {
+            method: self.method,
+            host: self.host,
+            action: self.action,
+            version: self.version,
+            timestamp: self.timestamp,
+            nonce: self.nonce,
+        }
+    }
+
     /// V3: the headers of a request that carries `query` in its URL and an empty body, `host` and
     /// `Authorization` included.
     pub fn v3_headers(&self, query: &[(String, String)]) -> Vec<(String, String)> {
-        let payload_hash = sha256_hex(b"");
-        let mut headers: Vec<(String, String)> = vec![
-            ("host".into(), self.host.into()),
-            ("x-acs-action".into(), self.action.into()),
-            ("x-acs-version".into(), self.version.into()),
-            ("x-acs-date".into(), self.timestamp.into()),
-            ("x-acs-signature-nonce".into(), self.nonce.into()),
-            ("x-acs-content-sha256".into(), payload_hash.clone()),
-        ];
+        self.v3_headers_with_body(query, b"")
+    }
+
+    /// V3: the headers of a request with `query` in its URL and `body` (for RPC, a form-encoded parameter
+    /// body), `host` and `Authorization` included. The signature covers the body through
+    /// `x-acs-content-sha256`.
+    pub fn v3_headers_with_body(
+        &self,
+        query: &[(String, String)],
+        body: &[u8],
+    ) -> Vec<(String, String)> {
+        let mut headers = self.unsigned().v3_headers(body);
         if let Some(token) = self.security_token {
             headers.push(("x-acs-security-token".into(), token.into()));
         }
+        let payload_hash = sha256_hex(body);
         let authorization = v3_authorization(
             &V3Request {
                 method: self.method,
@@ -190,16 +205,12 @@ impl RpcCall<'_> {
 
     /// V1: every parameter to send: `params`, the common ones, and `Signature` last.
     pub fn v1_params(&self, params: &[(String, String)]) -> Vec<(String, String)> {
-        let mut all = params.to_vec();
+        let mut all = self.unsigned().v1_params(params);
         let common = [
-            ("Action", self.action),
-            ("Version", self.version),
-            ("Format", "JSON"),
             ("AccessKeyId", self.access_key_id),
             ("SignatureMethod", "HMAC-SHA1"),
             ("SignatureVersion", "1.0"),
             ("SignatureNonce", self.nonce),
-            ("Timestamp", self.timestamp),
         ];
         all.extend(common.iter().map(|(k, v)| (k.to_string(), v.to_string())));
         if let Some(token) = self.security_token {
@@ -207,6 +218,51 @@ impl RpcCall<'_> {
         }
         let signature = v1_signature(self.secret, &v1_string_to_sign(self.method, &all));
         all.push(("Signature".into(), signature));
+        all
+    }
+}
+
+/// An RPC call sent without credentials, as the APIs that authenticate by other means take it (STS
+/// `AssumeRoleWithOIDC`, which carries an OIDC token instead of a signature).
+#[derive(Debug, Clone)]
+pub struct AnonymousCall<'a> {
+    /// HTTP method, uppercase.
+    pub method: &'a str,
+    /// The `Host` the request goes to.
+    pub host: &'a str,
+    /// The API action.
+    pub action: &'a str,
+    /// The API version.
+    pub version: &'a str,
+    /// ISO 8601 UTC time, e.g. `2026-01-01T00:00:00Z`.
+    pub timestamp: &'a str,
+    /// A value never used twice.
+    pub nonce: &'a str,
+}
+
+impl AnonymousCall<'_> {
+    /// V3: the `x-acs-*` headers and `host` of a request with this body, without `Authorization`.
+    pub fn v3_headers(&self, body: &[u8]) -> Vec<(String, String)> {
+        vec![
+            ("host".into(), self.host.into()),
+            ("x-acs-action".into(), self.action.into()),
+            ("x-acs-version".into(), self.version.into()),
+            ("x-acs-date".into(), self.timestamp.into()),
+            ("x-acs-signature-nonce".into(), self.nonce.into()),
+            ("x-acs-content-sha256".into(), sha256_hex(body)),
+        ]
+    }
+
+    /// V1: `params` and the common parameters that name the call, with no key and no signature.
+    pub fn v1_params(&self, params: &[(String, String)]) -> Vec<(String, String)> {
+        let mut all = params.to_vec();
+        let common = [
+            ("Action", self.action),
+            ("Version", self.version),
+            ("Format", "JSON"),
+            ("Timestamp", self.timestamp),
+        ];
+        all.extend(common.iter().map(|(k, v)| (k.to_string(), v.to_string())));
         all
     }
 }
@@ -224,6 +280,72 @@ mod tests {
             canonical_query(&[("test".into(), " ~/*-+".into())]),
             "test=%20~%2F%2A-%2B"
         );
+    }
+
+    fn call() -> RpcCall<'static> {
+        RpcCall {
+            method: "POST",
+            host: "sts.aliyuncs.com",
+            action: "AssumeRole",
+            version: "2015-04-01",
+            timestamp: "2026-01-01T00:00:00Z",
+            nonce: "n-1",
+            access_key_id: "AK",
+            secret: "secret",
+            security_token: Some("token"),
+        }
+    }
+
+    #[test]
+    fn v3_body_is_covered_and_empty_body_is_the_default() {
+        let c = call();
+        let none = c.v3_headers(&[]);
+        assert_eq!(none, c.v3_headers_with_body(&[], b""));
+        let with = c.v3_headers_with_body(&[], b"RoleArn=x");
+        let get = |h: &[(String, String)], n: &str| {
+            h.iter()
+                .find(|(k, _)| k == n)
+                .map(|(_, v)| v.clone())
+                .unwrap_or_default()
+        };
+        assert_eq!(get(&with, "x-acs-content-sha256"), sha256_hex(b"RoleArn=x"));
+        assert_ne!(get(&with, "authorization"), get(&none, "authorization"));
+        assert_eq!(get(&with, "x-acs-security-token"), "token");
+    }
+
+    #[test]
+    fn anonymous_calls_carry_no_key_and_no_signature() {
+        let c = call();
+        let anon = AnonymousCall {
+            method: c.method,
+            host: c.host,
+            action: "AssumeRoleWithOIDC",
+            version: c.version,
+            timestamp: c.timestamp,
+            nonce: c.nonce,
+        };
+        let headers = anon.v3_headers(b"");
+        assert!(
+            headers
+                .iter()
+                .all(|(k, _)| k != "authorization" && k != "x-acs-security-token")
+        );
+        let params = anon.v1_params(&[("RoleArn".into(), "r".into())]);
+        let names: Vec<&str> = params.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(
+            names,
+            ["RoleArn", "Action", "Version", "Format", "Timestamp"]
+        );
+        // The signed form of the same call adds exactly the key, the signature and the token.
+        let signed = c.v1_params(&[]);
+        for name in [
+            "AccessKeyId",
+            "Signature",
+            "SignatureNonce",
+            "SecurityToken",
+        ] {
+            assert!(signed.iter().any(|(k, _)| k == name), "{name}");
+        }
     }
 
     #[test]
