@@ -5,7 +5,7 @@
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use pulumi_resource_alicloud::alicloud::sign;
+use alicloud_openapi::sign;
 use serde_json::{Value, json};
 
 const KEY: (&str, &str) = ("LTAI5tDemoEmulatorKey01", "demoEmulatorSecret01");

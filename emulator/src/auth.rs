@@ -1,6 +1,6 @@
 //! Verifies both signature schemes Alibaba's SDKs use, against the seeded keys:
 //! V3 `ACS3-HMAC-SHA256` (Authorization header) and RPC V1 `HMAC-SHA1` (`Signature` parameter).
-//! Written apart from the provider's signer on purpose: the two are checked against each other.
+//! Written apart from the client crate's signer on purpose: the two are checked against each other.
 
 use std::collections::HashMap;
 

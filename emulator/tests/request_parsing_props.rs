@@ -8,11 +8,11 @@ use std::sync::Arc;
 
 use alicloud_emulator::model::{DEFAULT_SEED, World};
 use alicloud_emulator::{Shared, Timing, api};
+use alicloud_openapi::sign;
 use axum::body::Body;
 use axum::http::{HeaderName, HeaderValue, Method, Request, StatusCode};
 use common::{ECD, ECS, KEY, REGION, STS};
 use proptest::prelude::*;
-use pulumi_resource_alicloud::alicloud::sign;
 use serde_json::Value;
 use tower::ServiceExt;
 

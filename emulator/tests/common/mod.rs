@@ -1,5 +1,5 @@
 //! An in-process emulator on loopback and a client that signs requests the way Alibaba's SDKs do
-//! (with the provider's signer), with knobs to get each part of a request wrong on purpose.
+//! (with the client crate's signer), with knobs to get each part of a request wrong on purpose.
 #![allow(dead_code)]
 
 use std::path::PathBuf;
@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use alicloud_emulator::model::{DEFAULT_SEED, World};
 use alicloud_emulator::{Shared, Timing, load_world, serve};
-use pulumi_resource_alicloud::alicloud::sign;
+use alicloud_openapi::sign;
 use serde_json::Value;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
