@@ -64,10 +64,12 @@ def test_fault_matrix(kind, stack, emulator):
         cells = [(op, r) for r in matrix.RESOURCES if matrix.applies(kind, op, r)]
         if not cells:
             continue
-        for cell in cells:
-            emulator.fault(kind, matrix.ACTIONS[cell], **matrix.KINDS[kind])
+        rules = {emulator.fault(kind, matrix.ACTIONS[cell], **matrix.KINDS[kind])["id"]: cell for cell in cells}
         proc = run_operation(stack, op)
+        applied = {rule["id"]: rule["used"] for rule in emulator.control("GET", "faults")["faults"]}
         emulator.clear_faults()
+        missed = [f"{matrix.ACTIONS[cell]} ({op} {cell[1]})" for rule, cell in rules.items() if not applied.get(rule)]
+        assert not missed, f"{kind}: the operation never made the call the fault was put on: {missed}"
         outcome, errors = outcomes(proc.stdout)
         try:
             assert_consistent(stack, emulator)
