@@ -175,7 +175,9 @@ async fn cancel_stops_a_wait_promptly_and_keeps_the_image() {
         )
         .await
     });
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    // Cancel once the provider is waiting for the image: it looked for the name, created, then polled.
+    emu.wait_for("CreateImage", 1).await;
+    emu.wait_for("DescribeImages", 2).await;
     canceller.cancel(()).await.expect("cancel");
     let err = create.await.expect("task").unwrap_err();
     assert!(

@@ -283,7 +283,8 @@ async fn an_interrupted_autonamed_create_is_resumed_not_repeated() {
 
 #[tokio::test]
 async fn an_image_left_creating_is_awaited_by_update_and_flagged_by_refresh() {
-    let emu = Emulator::start_with(&["--image-create-seconds", "3"]).await;
+    let emu = Emulator::start().await;
+    emu.hold_images().await;
     let mut p = Provider::configured(&emu).await;
     let inputs = json!({"desktopId": DESKTOP_1, "imageName": "slow"});
     let err = p
@@ -311,6 +312,7 @@ async fn an_image_left_creating_is_awaited_by_update_and_flagged_by_refresh() {
     );
 
     // The engine sends an Update for a resource with init errors: it waits for the image.
+    emu.release_images().await;
     let outputs = p
         .update(IMAGE, &detail.id, json!(state), inputs, false)
         .await
@@ -323,7 +325,8 @@ async fn an_image_left_creating_is_awaited_by_update_and_flagged_by_refresh() {
 
 #[tokio::test]
 async fn a_failed_image_is_flagged_and_replaced_delete_first() {
-    let emu = Emulator::start_with(&["--image-create-seconds", "1"]).await;
+    let emu = Emulator::start().await;
+    emu.hold_images().await;
     let mut p = Provider::configured(&emu).await;
     emu.fault(json!({"kind": "create_failed"})).await;
     let inputs = json!({"desktopId": DESKTOP_1, "imageName": "doomed"});
@@ -333,6 +336,7 @@ async fn a_failed_image_is_flagged_and_replaced_delete_first() {
         .unwrap_err();
     let detail = init_failed(&err);
     let state = values::from_struct(detail.properties.as_ref());
+    emu.release_images().await;
     // Update (sent for init errors) finds it failed: an error that keeps it, flagged CreateFailed.
     let err = p
         .update(IMAGE, &detail.id, json!(state), inputs.clone(), false)

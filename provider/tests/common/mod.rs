@@ -113,6 +113,32 @@ impl Emulator {
         serde_json::from_str(&text).unwrap_or(Value::Null)
     }
 
+    /// New ECD images stay `Creating` until [`Emulator::release_images`].
+    pub async fn hold_images(&self) {
+        self.control(
+            reqwest::Method::POST,
+            "config",
+            Some(json!({"holdImages": true})),
+        )
+        .await;
+    }
+
+    /// Held images finish now (`Available`, or `CreateFailed` under a fault rule).
+    pub async fn release_images(&self) {
+        self.control(reqwest::Method::POST, "ecd/release-images", None)
+            .await;
+    }
+
+    /// Waits until `action` has been called `count` times.
+    pub async fn wait_for(&self, action: &str, count: u64) {
+        self.control(
+            reqwest::Method::GET,
+            &format!("calls/wait?action={action}&count={count}&timeoutMs=60000"),
+            None,
+        )
+        .await;
+    }
+
     pub async fn state(&self) -> Value {
         self.control(reqwest::Method::GET, "state", None).await
     }
