@@ -7,14 +7,12 @@ use serde_json::Value;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
+use super::credentials::{Credentials, FetchContext, ProvideCredentials};
 use super::retry::Backoff;
-use super::settings::{ClientConfig, SignatureVersion};
-use super::sign::{self, RpcCall};
+use super::settings::{ClientConfig, SignatureVersion, Timeouts};
+use super::sign::{self, AnonymousCall, RpcCall};
 use super::{ApiError, Endpoint, Error};
 
-/// How long one attempt may take before it counts as lost (never beyond the operation's deadline).
-const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(30);
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// The longest `x-acs-retry-after` honoured (the official SDKs' cap).
 const MAX_RETRY_AFTER: Duration = Duration::from_secs(120);
 /// Attempts of one call at most, whatever its deadline: a fault that outlasts them is reported, not waited out.
@@ -34,6 +32,8 @@ pub enum Service {
     Ecs,
     /// Elastic Cloud Desktop, API version 2020-09-30.
     Ecd,
+    /// Security Token Service, API version 2015-04-01.
+    Sts,
 }
 
 impl Service {
@@ -42,6 +42,7 @@ impl Service {
         match self {
             Service::Ecs => "ecs",
             Service::Ecd => "ecd",
+            Service::Sts => "sts",
         }
     }
 
@@ -50,7 +51,14 @@ impl Service {
         match self {
             Service::Ecs => "2014-05-26",
             Service::Ecd => "2020-09-30",
+            Service::Sts => "2015-04-01",
         }
+    }
+
+    /// Whether parameters travel in a form body rather than the query string. STS parameters include
+    /// policies and OIDC tokens, which stay out of URLs (as in Alibaba's credentials SDKs).
+    fn params_in_body(self) -> bool {
+        matches!(self, Service::Sts)
     }
 }
 
@@ -72,19 +80,38 @@ pub struct CallContext {
     pub cancel: CancellationToken,
 }
 
-/// The Alibaba OpenAPI client. Cheap to clone; clones share one connection pool.
+/// How a call authenticates.
+#[derive(Clone, Copy)]
+pub(crate) enum Auth<'a> {
+    /// Credentials from this provider, asked before every attempt (temporary ones may be refreshed between
+    /// attempts).
+    Provider(&'a dyn ProvideCredentials),
+    /// Signed with these credentials.
+    Signed(&'a Credentials),
+    /// Not signed (STS AssumeRoleWithOIDC).
+    Anonymous,
+}
+
+/// Signs, sends and retries calls; shared by the client and the credential sources that call STS.
+pub(crate) struct Transport {
+    http: reqwest::Client,
+    signature: SignatureVersion,
+    backoff: Backoff,
+    timeouts: Timeouts,
+}
+
+/// The Alibaba OpenAPI client. Cheap to clone; clones share one connection pool and one credentials cache.
 #[derive(Clone)]
 pub struct Client {
     inner: Arc<Inner>,
 }
 
 struct Inner {
-    http: reqwest::Client,
+    transport: Transport,
     config: ClientConfig,
-    backoff: Backoff,
 }
 
-fn transport(action: &str, endpoint: &Endpoint, err: &reqwest::Error) -> Error {
+fn transport_error(action: &str, endpoint: &Endpoint, err: &reqwest::Error) -> Error {
     let mut message = err.to_string();
     let mut source = std::error::Error::source(err);
     while let Some(s) = source {
@@ -93,7 +120,7 @@ fn transport(action: &str, endpoint: &Endpoint, err: &reqwest::Error) -> Error {
     }
     Error::Transport {
         action: action.to_string(),
-        endpoint: endpoint.url().as_str().trim_end_matches('/').to_string(),
+        endpoint: endpoint.to_string(),
         message,
         never_sent: err.is_connect(),
     }
@@ -141,57 +168,84 @@ fn api_error(status: reqwest::StatusCode, body: &[u8], retry_after: Option<Durat
     }
 }
 
-impl Client {
-    /// A client for these settings.
-    pub fn new(config: ClientConfig) -> Result<Client, Error> {
+impl Transport {
+    pub(crate) fn new(
+        timeouts: &Timeouts,
+        signature: SignatureVersion,
+        user_agent: &str,
+    ) -> Result<Transport, Error> {
         let http = reqwest::Client::builder()
-            .connect_timeout(CONNECT_TIMEOUT)
-            .user_agent(config.user_agent.clone())
+            .connect_timeout(timeouts.connect)
+            .user_agent(user_agent)
             .build()
             .map_err(|e| Error::Config(format!("cannot build the HTTP client: {e}")))?;
-        Ok(Client {
-            inner: Arc::new(Inner {
-                http,
-                config,
-                backoff: Backoff::default(),
-            }),
+        Ok(Transport {
+            http,
+            signature,
+            backoff: Backoff::default(),
+            timeouts: *timeouts,
         })
     }
 
-    /// The region calls are made in.
-    pub fn region(&self) -> &str {
-        &self.inner.config.region
-    }
-
-    fn endpoint(&self, service: Service) -> &Endpoint {
-        match service {
-            Service::Ecs => &self.inner.config.ecs_endpoint,
-            Service::Ecd => &self.inner.config.ecd_endpoint,
+    /// Credentials for one attempt, within the call's deadline and cancellation.
+    async fn credentials(
+        &self,
+        provider: &dyn ProvideCredentials,
+        ctx: &CallContext,
+    ) -> Result<Credentials, Error> {
+        let left = ctx.deadline.saturating_duration_since(Instant::now());
+        let cx = FetchContext::new(ctx, self);
+        let fetched = tokio::time::timeout(left, provider.provide(&cx));
+        tokio::select! {
+            biased;
+            _ = ctx.cancel.cancelled() => Err(Error::Cancelled),
+            r = fetched => match r {
+                Err(_) => Err(Error::DeadlineExceeded { last: None }),
+                Ok(Ok(Some(credentials))) => Ok(credentials),
+                Ok(Ok(None)) => Err(Error::Credentials(format!(
+                    "no credentials from {}",
+                    provider.describe()
+                ))),
+                Ok(Err(err)) => Err(err),
+            },
         }
     }
 
-    /// Calls `action` with `params`, retrying what can be retried, at most `MAX_ATTEMPTS` times and never
-    /// past `ctx`'s deadline. A connection that cannot be made at all gets only a few quick retries.
-    pub async fn call(
+    /// Calls `action` with `params`, retrying what can be retried, at most `MAX_ATTEMPTS` times, never past
+    /// `ctx`'s deadline nor, when set, the retry time cap. A connection that cannot be made at all gets only
+    /// a few quick retries.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) async fn call(
         &self,
+        endpoint: &Endpoint,
         service: Service,
         action: &str,
         params: &[(String, String)],
+        auth: Auth<'_>,
         idempotency: Idempotency,
         ctx: &CallContext,
     ) -> Result<Value, Error> {
-        let endpoint = self.endpoint(service).url().as_str().trim_end_matches('/');
+        let started = Instant::now();
         let mut attempt = 0u32;
         let mut connect_failures = 0u32;
         loop {
             attempt += 1;
+            let fetched;
+            let credentials = match auth {
+                Auth::Provider(provider) => {
+                    fetched = self.credentials(provider, ctx).await?;
+                    Some(&fetched)
+                }
+                Auth::Signed(credentials) => Some(credentials),
+                Auth::Anonymous => None,
+            };
             let left = ctx.deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
                 return Err(Error::DeadlineExceeded { last: None });
             }
             let sent = tokio::time::timeout(
-                left.min(ATTEMPT_TIMEOUT),
-                self.send(service, action, params),
+                left.min(self.timeouts.attempt),
+                self.send(endpoint, service, action, params, credentials),
             );
             let result = tokio::select! {
                 biased;
@@ -220,7 +274,7 @@ impl Client {
                 connect_failures += 1;
                 CONNECT_BACKOFF
             } else {
-                self.inner.backoff
+                self.backoff
             };
             if attempt >= MAX_ATTEMPTS || connect_failures >= MAX_CONNECT_ATTEMPTS {
                 return Err(Error::GaveUp {
@@ -234,6 +288,16 @@ impl Client {
                 Error::Api(api) => api.retry_after.map_or(jitter, |w| w.max(jitter)),
                 _ => jitter,
             };
+            if self
+                .timeouts
+                .max_retry
+                .is_some_and(|cap| started.elapsed() + delay > cap)
+            {
+                return Err(Error::GaveUp {
+                    attempts: attempt,
+                    last: Box::new(err),
+                });
+            }
             if Instant::now() + delay >= ctx.deadline {
                 return Err(Error::DeadlineExceeded {
                     last: Some(Box::new(err)),
@@ -248,67 +312,161 @@ impl Client {
         }
     }
 
-    /// One signed attempt.
+    /// One attempt, signed with `credentials` or, without them, anonymous.
     async fn send(
         &self,
+        endpoint: &Endpoint,
         service: Service,
         action: &str,
         params: &[(String, String)],
+        credentials: Option<&Credentials>,
     ) -> Result<Value, Error> {
-        let config = &self.inner.config;
-        let creds = &config.credentials;
-        let endpoint = self.endpoint(service);
         let nonce = uuid::Uuid::new_v4().simple().to_string();
         let timestamp = chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string();
-        let call = RpcCall {
+        let host = endpoint.host();
+        let anonymous = AnonymousCall {
             method: "POST",
-            host: &endpoint.host(),
+            host: &host,
             action,
             version: service.version(),
             timestamp: &timestamp,
             nonce: &nonce,
-            access_key_id: &creds.access_key_id,
-            secret: &creds.access_key_secret,
-            security_token: creds.security_token.as_deref(),
         };
-        let request = match config.signature {
+        let signed = credentials.map(|c| RpcCall {
+            method: "POST",
+            host: &host,
+            action,
+            version: service.version(),
+            timestamp: &timestamp,
+            nonce: &nonce,
+            access_key_id: &c.access_key_id,
+            secret: &c.access_key_secret,
+            security_token: c.security_token.as_deref(),
+        });
+        const FORM: &str = "application/x-www-form-urlencoded";
+        let request = match self.signature {
             SignatureVersion::V3 => {
+                let (query, body): (&[(String, String)], String) = if service.params_in_body() {
+                    (&[], sign::canonical_query(params))
+                } else {
+                    (params, String::new())
+                };
                 let mut url = endpoint.url().clone();
                 url.set_query(
-                    Some(&sign::canonical_query(params))
+                    Some(&sign::canonical_query(query))
                         .filter(|q| !q.is_empty())
                         .map(String::as_str),
                 );
-                let mut req = self.inner.http.post(url);
+                let headers = match &signed {
+                    Some(call) => call.v3_headers_with_body(query, body.as_bytes()),
+                    None => anonymous.v3_headers(body.as_bytes()),
+                };
+                let mut req = self.http.post(url);
                 // reqwest derives Host from the URL, exactly as signed.
-                for (name, value) in call.v3_headers(params).iter().filter(|(n, _)| n != "host") {
+                for (name, value) in headers.iter().filter(|(n, _)| n != "host") {
                     req = req.header(name, value);
                 }
-                req
+                if body.is_empty() {
+                    req
+                } else {
+                    req.header("content-type", FORM).body(body)
+                }
             }
-            SignatureVersion::V1 => self
-                .inner
-                .http
-                .post(endpoint.url().clone())
-                .header("content-type", "application/x-www-form-urlencoded")
-                .body(sign::canonical_query(&call.v1_params(params))),
+            SignatureVersion::V1 => {
+                let all = match &signed {
+                    Some(call) => call.v1_params(params),
+                    None => anonymous.v1_params(params),
+                };
+                self.http
+                    .post(endpoint.url().clone())
+                    .header("content-type", FORM)
+                    .body(sign::canonical_query(&all))
+            }
         };
         let response = request
             .send()
             .await
-            .map_err(|e| transport(action, endpoint, &e))?;
+            .map_err(|e| transport_error(action, endpoint, &e))?;
         let status = response.status();
         let wait = retry_after(response.headers());
         let body = response
             .bytes()
             .await
-            .map_err(|e| transport(action, endpoint, &e))?;
+            .map_err(|e| transport_error(action, endpoint, &e))?;
         if status.is_success() {
             serde_json::from_slice(&body)
                 .map_err(|e| Error::InvalidResponse(format!("{action}: {e}")))
         } else {
             Err(api_error(status, &body, wait))
         }
+    }
+}
+
+impl Client {
+    /// A client for these settings. No network access: credentials that need it are fetched at the first
+    /// call.
+    pub fn new(config: ClientConfig) -> Result<Client, Error> {
+        let transport = Transport::new(&config.timeouts, config.signature, &config.user_agent)?;
+        Ok(Client {
+            inner: Arc::new(Inner { transport, config }),
+        })
+    }
+
+    /// The region calls are made in.
+    pub fn region(&self) -> &str {
+        &self.inner.config.region
+    }
+
+    /// Where the client's credentials come from (never a secret).
+    pub fn credentials_source(&self) -> String {
+        self.inner.config.credentials.describe()
+    }
+
+    /// The endpoint calls to `service` go to.
+    pub fn endpoint(&self, service: Service) -> &Endpoint {
+        match service {
+            Service::Ecs => &self.inner.config.ecs_endpoint,
+            Service::Ecd => &self.inner.config.ecd_endpoint,
+            Service::Sts => &self.inner.config.sts_endpoint,
+        }
+    }
+
+    pub(crate) fn transport(&self) -> &Transport {
+        &self.inner.transport
+    }
+
+    /// The client's credentials, as the next call would sign with them (fetched or refreshed if needed).
+    pub async fn credentials(&self, ctx: &CallContext) -> Result<Credentials, Error> {
+        self.inner
+            .transport
+            .credentials(self.inner.config.credentials.as_ref(), ctx)
+            .await
+    }
+
+    /// Calls `action` with `params`, retrying what can be retried, at most `MAX_ATTEMPTS` times and never
+    /// past `ctx`'s deadline (nor the configured retry cap). A connection that cannot be made at all gets
+    /// only a few quick retries. Credentials are asked for before every attempt, so temporary ones are
+    /// refreshed during long operations.
+    pub async fn call(
+        &self,
+        service: Service,
+        action: &str,
+        params: &[(String, String)],
+        idempotency: Idempotency,
+        ctx: &CallContext,
+    ) -> Result<Value, Error> {
+        self.inner
+            .transport
+            .call(
+                self.endpoint(service),
+                service,
+                action,
+                params,
+                Auth::Provider(self.inner.config.credentials.as_ref()),
+                idempotency,
+                ctx,
+            )
+            .await
     }
 }
 
@@ -358,6 +516,263 @@ mod tests {
         ] {
             headers.insert("x-acs-retry-after", value.parse().expect("a header value"));
             assert_eq!(retry_after(&headers), expected, "{value}");
+        }
+    }
+
+    mod live {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+
+        use chrono::TimeDelta;
+
+        use super::*;
+        use crate::credentials::testing::{ManualClock, Recorded, Reply, Server, sts_answer};
+        use crate::{
+            AssumeRoleInputs, ConfigInputs, MapEnvironment, resolve_client_config,
+            resolve_client_config_with_clock,
+        };
+
+        fn ctx(seconds: u64) -> CallContext {
+            CallContext {
+                deadline: Instant::now() + Duration::from_secs(seconds),
+                cancel: Default::default(),
+            }
+        }
+
+        /// STS hands out 15-minute credentials `STS.<n>` (after `delay`); ECD answers every call.
+        async fn cloud(clock: &ManualClock, delay: Duration) -> (Server, Arc<AtomicUsize>) {
+            let issued = Arc::new(AtomicUsize::new(0));
+            let (clock, n) = (clock.clone(), issued.clone());
+            let server = Server::start(move |r: &Recorded| match r.action().as_deref() {
+                Some("AssumeRole") => {
+                    let id = format!("STS.{}", n.fetch_add(1, Ordering::SeqCst) + 1);
+                    Reply::json(200, sts_answer(&id, clock.now() + TimeDelta::minutes(15)))
+                        .after(delay)
+                }
+                _ => Reply::json(200, r#"{"RequestId":"R","Images":[]}"#),
+            })
+            .await;
+            (server, issued)
+        }
+
+        fn role_inputs(server: &Server) -> ConfigInputs {
+            ConfigInputs {
+                region: Some("cn-hangzhou".into()),
+                access_key: Some("AKBASE".into()),
+                secret_key: Some("base-secret".into()),
+                endpoint_ecd: Some(server.url.clone()),
+                endpoint_sts: Some(server.url.clone()),
+                assume_role: Some(AssumeRoleInputs {
+                    role_arn: "acs:ram::1:role/deployer".into(),
+                    session_expiration: Some(900),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            }
+        }
+
+        fn ecd_tokens(server: &Server) -> Vec<String> {
+            server
+                .requests()
+                .iter()
+                .filter(|r| r.action().as_deref() == Some("DescribeImages"))
+                .map(|r| {
+                    r.header("x-acs-security-token")
+                        .unwrap_or_default()
+                        .to_string()
+                })
+                .collect()
+        }
+
+        #[tokio::test]
+        async fn a_fifteen_minute_wait_outlives_fifteen_minute_credentials() {
+            let clock = ManualClock::new();
+            let (server, issued) = cloud(&clock, Duration::ZERO).await;
+            let config = resolve_client_config_with_clock(
+                &role_inputs(&server),
+                &MapEnvironment::with_vars(&[]),
+                clock.clock(),
+            )
+            .unwrap();
+            let client = Client::new(config).unwrap();
+            // Configure asked no one.
+            assert_eq!(server.count(), 0);
+            // One poll a minute for a quarter of an hour, as an image wait does.
+            for minute in 0..=15 {
+                if minute > 0 {
+                    clock.advance(TimeDelta::minutes(1));
+                }
+                client
+                    .call(
+                        Service::Ecd,
+                        "DescribeImages",
+                        &[],
+                        Idempotency::Safe,
+                        &ctx(30),
+                    )
+                    .await
+                    .unwrap_or_else(|e| panic!("minute {minute}: {e}"));
+            }
+            let tokens = ecd_tokens(&server);
+            assert_eq!(tokens.len(), 16);
+            assert!(
+                tokens[..12].iter().all(|t| t == "token-of-STS.1"),
+                "{tokens:?}"
+            );
+            // Renewed at minute 12, three minutes before the first set lapsed.
+            assert!(
+                tokens[12..].iter().all(|t| t == "token-of-STS.2"),
+                "{tokens:?}"
+            );
+            assert_eq!(issued.load(Ordering::SeqCst), 2);
+        }
+
+        #[tokio::test]
+        async fn twenty_concurrent_calls_assume_the_role_once() {
+            let clock = ManualClock::new();
+            let (server, issued) = cloud(&clock, Duration::from_millis(200)).await;
+            let config = resolve_client_config_with_clock(
+                &role_inputs(&server),
+                &MapEnvironment::with_vars(&[]),
+                clock.clock(),
+            )
+            .unwrap();
+            let client = Client::new(config).unwrap();
+            let mut tasks = tokio::task::JoinSet::new();
+            for _ in 0..20 {
+                let client = client.clone();
+                tasks.spawn(async move {
+                    client
+                        .call(
+                            Service::Ecd,
+                            "DescribeImages",
+                            &[],
+                            Idempotency::Safe,
+                            &ctx(30),
+                        )
+                        .await
+                        .map(|_| ())
+                });
+            }
+            for result in tasks.join_all().await {
+                result.unwrap();
+            }
+            assert_eq!(issued.load(Ordering::SeqCst), 1);
+            assert_eq!(ecd_tokens(&server).len(), 20);
+        }
+
+        fn plain_inputs(server: &Server) -> ConfigInputs {
+            ConfigInputs {
+                region: Some("cn-hangzhou".into()),
+                access_key: Some("AK".into()),
+                secret_key: Some("S".into()),
+                endpoint_ecs: Some(server.url.clone()),
+                ..Default::default()
+            }
+        }
+
+        #[tokio::test]
+        async fn max_retry_timeout_caps_the_time_spent_retrying() {
+            let server = Server::start(|_| {
+                Reply::json(503, r#"{"Code":"ServiceUnavailable","Message":"busy"}"#)
+            })
+            .await;
+            let inputs = ConfigInputs {
+                max_retry_timeout: Some(1),
+                ..plain_inputs(&server)
+            };
+            let client =
+                Client::new(resolve_client_config(&inputs, &MapEnvironment::default()).unwrap())
+                    .unwrap();
+            let started = Instant::now();
+            let err = client
+                .call(
+                    Service::Ecs,
+                    "DescribeRegions",
+                    &[],
+                    Idempotency::Safe,
+                    &ctx(120),
+                )
+                .await
+                .unwrap_err();
+            assert!(matches!(err, Error::GaveUp { .. }), "{err}");
+            assert!(
+                started.elapsed() < Duration::from_secs(3),
+                "{:?}",
+                started.elapsed()
+            );
+            assert!(server.count() < MAX_ATTEMPTS as usize, "{}", server.count());
+        }
+
+        #[tokio::test]
+        async fn client_read_timeout_bounds_each_attempt() {
+            let server = Server::start(|_| {
+                Reply::json(200, r#"{"RequestId":"R"}"#).after(Duration::from_secs(5))
+            })
+            .await;
+            let inputs = ConfigInputs {
+                client_read_timeout: Some(200),
+                client_connect_timeout: Some(500),
+                ..plain_inputs(&server)
+            };
+            let config = resolve_client_config(&inputs, &MapEnvironment::default()).unwrap();
+            assert_eq!(config.timeouts.connect, Duration::from_millis(500));
+            let client = Client::new(config).unwrap();
+            let started = Instant::now();
+            // Not repeatable after a lost answer, so one attempt only.
+            let err = client
+                .call(
+                    Service::Ecs,
+                    "CreateImage",
+                    &[],
+                    Idempotency::Unsafe,
+                    &ctx(60),
+                )
+                .await
+                .unwrap_err();
+            assert!(err.to_string().contains("no answer in time"), "{err}");
+            assert!(
+                started.elapsed() < Duration::from_secs(2),
+                "{:?}",
+                started.elapsed()
+            );
+        }
+
+        #[tokio::test]
+        async fn a_source_that_fails_stops_the_call_with_its_reason() {
+            let clock = ManualClock::new();
+            let server = Server::start(|r: &Recorded| match r.action().as_deref() {
+                Some("AssumeRole") => Reply::json(
+                    403,
+                    r#"{"Code":"NoPermission","Message":"not allowed","RequestId":"R"}"#,
+                ),
+                _ => Reply::json(200, "{}"),
+            })
+            .await;
+            let config = resolve_client_config_with_clock(
+                &role_inputs(&server),
+                &MapEnvironment::with_vars(&[]),
+                clock.clock(),
+            )
+            .unwrap();
+            let client = Client::new(config).unwrap();
+            let err = client
+                .call(
+                    Service::Ecd,
+                    "DescribeImages",
+                    &[],
+                    Idempotency::Safe,
+                    &ctx(30),
+                )
+                .await
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.contains("assuming role acs:ram::1:role/deployer")
+                    && err.contains("NoPermission"),
+                "{err}"
+            );
+            assert!(!err.contains("base-secret"), "{err}");
+            assert_eq!(ecd_tokens(&server).len(), 0);
         }
     }
 

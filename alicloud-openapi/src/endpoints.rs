@@ -5,6 +5,37 @@ use std::fmt;
 use super::Error;
 use super::client::Service;
 
+/// The scheme of endpoints given as a bare `host` or `host:port` (the provider's `protocol`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Protocol {
+    /// `https` (the default).
+    #[default]
+    Https,
+    /// `http`.
+    Http,
+}
+
+impl Protocol {
+    /// `HTTP` or `HTTPS`, in any case.
+    pub fn parse(text: &str) -> Result<Protocol, Error> {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "https" => Ok(Protocol::Https),
+            "http" => Ok(Protocol::Http),
+            _ => Err(Error::Config(format!(
+                "invalid protocol {text:?}: use HTTP or HTTPS"
+            ))),
+        }
+    }
+
+    /// `http` or `https`.
+    pub fn scheme(self) -> &'static str {
+        match self {
+            Protocol::Https => "https",
+            Protocol::Http => "http",
+        }
+    }
+}
+
 /// A parsed endpoint: where requests go and the `host` value they are signed with.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Endpoint {
@@ -14,11 +45,17 @@ pub struct Endpoint {
 impl Endpoint {
     /// Parses `host`, `host:port` (HTTPS) or a full `http(s)://host[:port]` URL.
     pub fn parse(text: &str) -> Result<Endpoint, Error> {
+        Endpoint::parse_with(text, Protocol::Https)
+    }
+
+    /// Parses `host` or `host:port`, which get `protocol`'s scheme, or a full `http(s)://host[:port]` URL,
+    /// which keeps its own.
+    pub fn parse_with(text: &str, protocol: Protocol) -> Result<Endpoint, Error> {
         let trimmed = text.trim();
         let with_scheme = if trimmed.contains("://") {
             trimmed.to_string()
         } else {
-            format!("https://{trimmed}")
+            format!("{}://{trimmed}", protocol.scheme())
         };
         let bad = |why: &str| {
             Error::Config(format!(
@@ -37,8 +74,14 @@ impl Endpoint {
 
     /// Alibaba's public regional endpoint: `https://<product>.<region>.aliyuncs.com`.
     pub fn regional(service: Service, region: &str) -> Endpoint {
+        Endpoint::regional_with(service, region, Protocol::Https)
+    }
+
+    /// Alibaba's public regional endpoint with `protocol`'s scheme.
+    pub fn regional_with(service: Service, region: &str, protocol: Protocol) -> Endpoint {
         let url = reqwest::Url::parse(&format!(
-            "https://{}.{region}.aliyuncs.com",
+            "{}://{}.{region}.aliyuncs.com",
+            protocol.scheme(),
             service.product()
         ));
         // The region was validated to be [a-z0-9-]+, which always makes a valid URL.
@@ -92,6 +135,29 @@ mod tests {
         ] {
             assert!(Endpoint::parse(bad).is_err(), "{bad:?} accepted");
         }
+    }
+
+    #[test]
+    fn protocol_decides_the_scheme_of_bare_hosts_only() {
+        let http = Protocol::parse("HTTP").unwrap();
+        assert_eq!(
+            Endpoint::parse_with("127.0.0.1:9000", http)
+                .unwrap()
+                .to_string(),
+            "http://127.0.0.1:9000"
+        );
+        assert_eq!(
+            Endpoint::parse_with("https://ecs.example", http)
+                .unwrap()
+                .to_string(),
+            "https://ecs.example"
+        );
+        assert_eq!(
+            Endpoint::regional_with(Service::Ecd, "cn-shanghai", http).to_string(),
+            "http://ecd.cn-shanghai.aliyuncs.com"
+        );
+        assert_eq!(Protocol::parse("https").unwrap(), Protocol::Https);
+        assert!(Protocol::parse("ftp").is_err());
     }
 
     #[test]

@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// Where settings and credentials are read from.
 pub trait Environment: Send + Sync {
@@ -12,6 +13,9 @@ pub trait Environment: Send + Sync {
     fn home_dir(&self) -> Option<PathBuf>;
     /// A file's contents; `Ok(None)` when it does not exist.
     fn read_file(&self, path: &Path) -> std::io::Result<Option<String>>;
+    /// An owned handle on this environment, for sources that read it again after Configure (an OIDC token
+    /// file is read at every refresh, as the platform rotates it).
+    fn to_shared(&self) -> Arc<dyn Environment>;
 }
 
 /// The real process environment.
@@ -33,6 +37,10 @@ impl Environment for SystemEnvironment {
             Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(err) => Err(err),
         }
+    }
+
+    fn to_shared(&self) -> Arc<dyn Environment> {
+        Arc::new(*self)
     }
 }
 
@@ -78,5 +86,9 @@ impl Environment for MapEnvironment {
 
     fn read_file(&self, path: &Path) -> std::io::Result<Option<String>> {
         Ok(self.files.get(path).cloned())
+    }
+
+    fn to_shared(&self) -> Arc<dyn Environment> {
+        Arc::new(self.clone())
     }
 }

@@ -42,15 +42,16 @@ mod error;
 pub mod retry;
 mod settings;
 pub mod sign;
+pub mod sts;
 
 pub use client::{CallContext, Client, Idempotency, Service};
-pub use credentials::Credentials;
+pub use credentials::{Clock, Credentials, ProvideCredentials};
 pub use ecd::EcdImage;
 pub use ecs::IMAGE_NOT_FOUND;
-pub use endpoints::Endpoint;
+pub use endpoints::{Endpoint, Protocol};
 pub use environment::{Environment, MapEnvironment, SystemEnvironment};
 pub use error::{ApiError, Error};
 pub use settings::{
-    AssumeRoleInputs, ClientConfig, ConfigInputs, OidcRoleInputs, SignatureVersion,
-    resolve_client_config, resolve_region,
+    AssumeRoleInputs, ClientConfig, ConfigInputs, OidcRoleInputs, SignatureVersion, Timeouts,
+    resolve_client_config, resolve_client_config_with_clock, resolve_region, resolve_sts_endpoints,
 };

@@ -1,7 +1,13 @@
-//! Everything Configure needs, resolved once: region, credentials, endpoints and signing.
+//! Everything Configure needs, resolved once and without network access: region, where credentials come
+//! from, endpoints, signing and timeouts.
 
-use super::credentials::{ConfigLoader, ProfileLoader, ProfileSelection, default_chain};
-use super::{Credentials, Endpoint, Environment, Error, Service};
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::credentials::{self, Clock, LoadContext, ProfileLoader, ProvideCredentials};
+use super::endpoints::Protocol;
+use super::sts::StsEndpoints;
+use super::{Endpoint, Environment, Error, Service};
 
 /// What the provider's configuration says (each may be unset).
 #[derive(Clone, Default)]
@@ -60,7 +66,7 @@ pub struct AssumeRoleInputs {
 }
 
 /// `assumeRoleWithOidc`, named as in the bridged provider's configuration.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Clone, Default, PartialEq, Eq)]
 pub struct OidcRoleInputs {
     /// `roleArn`.
     pub role_arn: String,
@@ -76,6 +82,24 @@ pub struct OidcRoleInputs {
     pub policy: Option<String>,
     /// `durationSeconds`.
     pub duration_seconds: Option<u64>,
+}
+
+impl std::fmt::Debug for OidcRoleInputs {
+    // The OIDC token is a secret.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OidcRoleInputs")
+            .field("role_arn", &self.role_arn)
+            .field("oidc_provider_arn", &self.oidc_provider_arn)
+            .field(
+                "oidc_token",
+                &self.oidc_token.as_ref().map(|_| "<redacted>"),
+            )
+            .field("oidc_token_file", &self.oidc_token_file)
+            .field("role_session_name", &self.role_session_name)
+            .field("policy", &self.policy)
+            .field("duration_seconds", &self.duration_seconds)
+            .finish()
+    }
 }
 
 impl std::fmt::Debug for ConfigInputs {
@@ -102,6 +126,19 @@ impl std::fmt::Debug for ConfigInputs {
                 &self.assume_role_with_oidc.as_ref().map(|r| &r.role_arn),
             )
             .field("ecs_role_name", &self.ecs_role_name)
+            .field("shared_credentials_file", &self.shared_credentials_file)
+            // A credentials URI may carry a token in its query.
+            .field(
+                "credentials_uri",
+                &self.credentials_uri.as_ref().map(|_| "<set>"),
+            )
+            .field("endpoint_ecs", &self.endpoint_ecs)
+            .field("endpoint_ecd", &self.endpoint_ecd)
+            .field("endpoint_sts", &self.endpoint_sts)
+            .field("protocol", &self.protocol)
+            .field("max_retry_timeout", &self.max_retry_timeout)
+            .field("client_read_timeout", &self.client_read_timeout)
+            .field("client_connect_timeout", &self.client_connect_timeout)
             .finish_non_exhaustive()
     }
 }
@@ -116,21 +153,63 @@ pub enum SignatureVersion {
     V1,
 }
 
+/// How long the client waits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timeouts {
+    /// For a connection (`clientConnectTimeout`; default 5 s).
+    pub connect: Duration,
+    /// For one attempt's answer (`clientReadTimeout`; default 30 s), never beyond the operation's deadline.
+    pub attempt: Duration,
+    /// No retry starts later than this after the call began (`maxRetryTimeout`); unset, the operation's
+    /// deadline and the attempt cap bound retries.
+    pub max_retry: Option<Duration>,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Timeouts {
+            connect: Duration::from_secs(5),
+            attempt: Duration::from_secs(30),
+            max_retry: None,
+        }
+    }
+}
+
 /// Resolved client settings.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct ClientConfig {
     /// Region id.
     pub region: String,
-    /// Credentials.
-    pub credentials: Credentials,
+    /// Where credentials come from; asked before every attempt. Temporary credentials are cached and
+    /// refreshed inside it.
+    pub credentials: Arc<dyn ProvideCredentials>,
     /// ECS endpoint.
     pub ecs_endpoint: Endpoint,
     /// ECD endpoint.
     pub ecd_endpoint: Endpoint,
+    /// STS endpoint, for [`Client::assume_role`](crate::Client::assume_role) and the like.
+    pub sts_endpoint: Endpoint,
     /// Signature scheme.
     pub signature: SignatureVersion,
     /// User-Agent header.
     pub user_agent: String,
+    /// Connect, attempt and retry limits.
+    pub timeouts: Timeouts,
+}
+
+impl std::fmt::Debug for ClientConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientConfig")
+            .field("region", &self.region)
+            .field("credentials", &self.credentials.describe())
+            .field("ecs_endpoint", &self.ecs_endpoint)
+            .field("ecd_endpoint", &self.ecd_endpoint)
+            .field("sts_endpoint", &self.sts_endpoint)
+            .field("signature", &self.signature)
+            .field("user_agent", &self.user_agent)
+            .field("timeouts", &self.timeouts)
+            .finish()
+    }
 }
 
 fn valid_region(region: &str) -> bool {
@@ -143,29 +222,36 @@ fn valid_region(region: &str) -> bool {
         })
 }
 
+/// An endpoint override: the configured one, else `ALICLOUD_ENDPOINT_<PRODUCT>`, else
+/// `ALIBABA_CLOUD_ENDPOINT_<PRODUCT>`.
+fn endpoint_override(
+    service: Service,
+    configured: &Option<String>,
+    env: &dyn Environment,
+    protocol: Protocol,
+) -> Result<Option<Endpoint>, Error> {
+    let upper = service.product().to_ascii_uppercase();
+    configured
+        .clone()
+        .or_else(|| env.var(&format!("ALICLOUD_ENDPOINT_{upper}")))
+        .or_else(|| env.var(&format!("ALIBABA_CLOUD_ENDPOINT_{upper}")))
+        .map(|v| Endpoint::parse_with(&v, protocol))
+        .transpose()
+}
+
 fn endpoint(
     service: Service,
     configured: &Option<String>,
     region: &str,
     env: &dyn Environment,
+    protocol: Protocol,
 ) -> Result<Endpoint, Error> {
-    let upper = service.product().to_ascii_uppercase();
-    let value = configured
-        .clone()
-        .or_else(|| env.var(&format!("ALICLOUD_ENDPOINT_{upper}")))
-        .or_else(|| env.var(&format!("ALIBABA_CLOUD_ENDPOINT_{upper}")));
-    match value {
-        Some(v) => Endpoint::parse(&v),
-        None => Ok(Endpoint::regional(service, region)),
-    }
+    Ok(endpoint_override(service, configured, env, protocol)?
+        .unwrap_or_else(|| Endpoint::regional_with(service, region, protocol)))
 }
 
 fn profile_loader(inputs: &ConfigInputs) -> ProfileLoader {
-    ProfileLoader {
-        selection: ProfileSelection {
-            configured: inputs.profile.clone(),
-        },
-    }
+    ProfileLoader::default_position(inputs)
 }
 
 /// The region: the configured one, else `ALIBABA_CLOUD_REGION_ID`, `ALICLOUD_REGION`, else the profile's
@@ -193,18 +279,80 @@ fn user_agent(application: Option<&str>) -> String {
     }
 }
 
-/// Resolves settings from config, then the environment, then the profile file.
+fn millis(value: Option<u64>, name: &str, default: Duration) -> Result<Duration, Error> {
+    match value {
+        None => Ok(default),
+        Some(0) => Err(Error::Config(format!(
+            "{name} must be a positive number of milliseconds"
+        ))),
+        Some(ms) => Ok(Duration::from_millis(ms)),
+    }
+}
+
+fn timeouts(inputs: &ConfigInputs) -> Result<Timeouts, Error> {
+    let default = Timeouts::default();
+    Ok(Timeouts {
+        connect: millis(
+            inputs.client_connect_timeout,
+            "clientConnectTimeout",
+            default.connect,
+        )?,
+        attempt: millis(
+            inputs.client_read_timeout,
+            "clientReadTimeout",
+            default.attempt,
+        )?,
+        max_retry: inputs
+            .max_retry_timeout
+            .filter(|s| *s > 0)
+            .map(Duration::from_secs),
+    })
+}
+
+/// Where STS calls go, from `endpoints.sts`, `ALICLOUD_ENDPOINT_STS`, `ALIBABA_CLOUD_ENDPOINT_STS`, else
+/// `ALIBABA_CLOUD_STS_REGION` or the central endpoint.
+pub fn resolve_sts_endpoints(
+    inputs: &ConfigInputs,
+    env: &dyn Environment,
+) -> Result<StsEndpoints, Error> {
+    let protocol = protocol(inputs)?;
+    let explicit = endpoint_override(Service::Sts, &inputs.endpoint_sts, env, protocol)?;
+    Ok(StsEndpoints::from_env(explicit, env, protocol))
+}
+
+fn protocol(inputs: &ConfigInputs) -> Result<Protocol, Error> {
+    inputs
+        .protocol
+        .as_deref()
+        .map_or(Ok(Protocol::Https), Protocol::parse)
+}
+
+/// Resolves settings from config, then the environment, then the profile files, with the system clock.
+/// Credentials sources are examined but not contacted: those that need the network (STS, the metadata
+/// service, a credentials URI, an external command) are asked at the first call.
 pub fn resolve_client_config(
     inputs: &ConfigInputs,
     env: &dyn Environment,
 ) -> Result<ClientConfig, Error> {
-    let profile = profile_loader(inputs);
-    let config = ConfigLoader {
-        access_key: inputs.access_key.clone(),
-        secret_key: inputs.secret_key.clone(),
-        security_token: inputs.security_token.clone(),
-    };
-    let credentials = default_chain(config, profile).resolve(env)?;
+    resolve_client_config_with_clock(inputs, env, Clock::system())
+}
+
+/// [`resolve_client_config`] with the clock that decides when temporary credentials are due for refresh.
+pub fn resolve_client_config_with_clock(
+    inputs: &ConfigInputs,
+    env: &dyn Environment,
+    clock: Clock,
+) -> Result<ClientConfig, Error> {
+    let protocol = protocol(inputs)?;
+    let sts = resolve_sts_endpoints(inputs, env)?;
+    let credentials = credentials::resolve(
+        inputs,
+        &LoadContext {
+            env,
+            sts: &sts,
+            clock: &clock,
+        },
+    )?;
     let region = resolve_region(inputs, env).ok_or_else(|| {
             Error::Config(
                 "no region: set alicloud:region (e.g. cn-hangzhou), ALIBABA_CLOUD_REGION_ID or ALICLOUD_REGION, or region_id in the profile".into(),
@@ -230,12 +378,14 @@ pub fn resolve_client_config(
         }
     };
     Ok(ClientConfig {
-        ecs_endpoint: endpoint(Service::Ecs, &inputs.endpoint_ecs, &region, env)?,
-        ecd_endpoint: endpoint(Service::Ecd, &inputs.endpoint_ecd, &region, env)?,
+        ecs_endpoint: endpoint(Service::Ecs, &inputs.endpoint_ecs, &region, env, protocol)?,
+        ecd_endpoint: endpoint(Service::Ecd, &inputs.endpoint_ecd, &region, env, protocol)?,
+        sts_endpoint: sts.endpoint()?,
         region,
         credentials,
         signature,
         user_agent: user_agent(inputs.application.as_deref()),
+        timeouts: timeouts(inputs)?,
     })
 }
 
@@ -313,6 +463,107 @@ mod tests {
             "{}",
             c.user_agent
         );
+    }
+
+    #[test]
+    fn protocol_sts_endpoint_and_timeouts() {
+        let mut inputs = creds();
+        inputs.region = Some("cn-hangzhou".into());
+        inputs.protocol = Some("HTTP".into());
+        inputs.endpoint_ecd = Some("127.0.0.1:9000".into());
+        let env = MapEnvironment::with_vars(&[]);
+        let c = resolve_client_config(&inputs, &env).unwrap();
+        assert_eq!(
+            c.ecs_endpoint.to_string(),
+            "http://ecs.cn-hangzhou.aliyuncs.com"
+        );
+        assert_eq!(c.ecd_endpoint.to_string(), "http://127.0.0.1:9000");
+        assert_eq!(c.sts_endpoint.to_string(), "http://sts.aliyuncs.com");
+        assert_eq!(c.timeouts, Timeouts::default());
+        inputs.protocol = None;
+        let env = MapEnvironment::with_vars(&[("ALIBABA_CLOUD_STS_REGION", "cn-beijing")]);
+        assert_eq!(
+            resolve_client_config(&inputs, &env)
+                .unwrap()
+                .sts_endpoint
+                .to_string(),
+            "https://sts.cn-beijing.aliyuncs.com"
+        );
+        let env = MapEnvironment::with_vars(&[
+            ("ALIBABA_CLOUD_STS_REGION", "cn-beijing"),
+            ("ALIBABA_CLOUD_ENDPOINT_STS", "sts-vpc.example"),
+        ]);
+        assert_eq!(
+            resolve_client_config(&inputs, &env)
+                .unwrap()
+                .sts_endpoint
+                .to_string(),
+            "https://sts-vpc.example"
+        );
+        let env = MapEnvironment::with_vars(&[("ALICLOUD_ENDPOINT_STS", "http://127.0.0.1:7")]);
+        inputs.endpoint_sts = Some("http://127.0.0.1:8".into());
+        assert_eq!(
+            resolve_client_config(&inputs, &env)
+                .unwrap()
+                .sts_endpoint
+                .to_string(),
+            "http://127.0.0.1:8"
+        );
+        inputs.max_retry_timeout = Some(30);
+        inputs.client_read_timeout = Some(1500);
+        let t = resolve_client_config(&inputs, &env).unwrap().timeouts;
+        assert_eq!(
+            (t.attempt, t.max_retry),
+            (Duration::from_millis(1500), Some(Duration::from_secs(30)))
+        );
+        inputs.client_connect_timeout = Some(0);
+        assert!(resolve_client_config(&inputs, &env).is_err());
+        inputs.client_connect_timeout = None;
+        inputs.protocol = Some("gopher".into());
+        let err = resolve_client_config(&inputs, &env).unwrap_err();
+        assert!(err.to_string().contains("HTTP or HTTPS"), "{err}");
+    }
+
+    #[test]
+    fn configure_needs_no_network_and_shows_no_secret() {
+        // An OIDC role and an assumed role on top: both need STS, neither is contacted at Configure.
+        let env = MapEnvironment::with_vars(&[]).file("/var/run/token", "jwt-secret");
+        let inputs = ConfigInputs {
+            region: Some("cn-hangzhou".into()),
+            endpoint_sts: Some("http://127.0.0.1:1".into()),
+            assume_role_with_oidc: Some(OidcRoleInputs {
+                role_arn: "acs:ram::1:role/ci".into(),
+                oidc_provider_arn: "acs:ram::1:oidc-provider/gh".into(),
+                oidc_token_file: Some("/var/run/token".into()),
+                ..Default::default()
+            }),
+            assume_role: Some(AssumeRoleInputs {
+                role_arn: "acs:ram::1:role/deployer".into(),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let c = resolve_client_config(&inputs, &env).unwrap();
+        let shown = format!("{c:?} {inputs:?}");
+        assert!(
+            shown.contains("acs:ram::1:role/deployer") && shown.contains("AssumeRoleWithOIDC"),
+            "{shown}"
+        );
+        assert!(!shown.contains("jwt-secret"), "{shown}");
+        let with_token = ConfigInputs {
+            secret_key: Some("very-secret".into()),
+            security_token: Some("sts-secret".into()),
+            credentials_uri: Some("http://h/c?token=uri-secret".into()),
+            assume_role_with_oidc: Some(OidcRoleInputs {
+                oidc_token: Some("oidc-secret".into()),
+                ..Default::default()
+            }),
+            ..inputs
+        };
+        let shown = format!("{with_token:?}");
+        for secret in ["very-secret", "sts-secret", "uri-secret", "oidc-secret"] {
+            assert!(!shown.contains(secret), "{secret} in {shown}");
+        }
     }
 
     #[test]

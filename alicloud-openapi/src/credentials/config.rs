@@ -1,10 +1,10 @@
 //! Credentials from the provider's own configuration.
 
-use super::{Credentials, Loader, from_parts};
-use crate::{Environment, Error};
+use super::{LoadContext, Loaded, Loader, found, from_parts};
+use crate::Error;
 
 /// `alicloud:accessKey`, `alicloud:secretKey`, `alicloud:securityToken`.
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct ConfigLoader {
     /// accessKey.
     pub access_key: Option<String>,
@@ -14,17 +14,38 @@ pub struct ConfigLoader {
     pub security_token: Option<String>,
 }
 
+impl std::fmt::Debug for ConfigLoader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConfigLoader")
+            .field("access_key", &self.access_key)
+            .field(
+                "secret_key",
+                &self.secret_key.as_ref().map(|_| "<redacted>"),
+            )
+            .field(
+                "security_token",
+                &self.security_token.as_ref().map(|_| "<redacted>"),
+            )
+            .finish()
+    }
+}
+
 impl Loader for ConfigLoader {
     fn describe(&self) -> String {
         "provider config (alicloud:accessKey, alicloud:secretKey, alicloud:securityToken)".into()
     }
 
-    fn load(&self, _env: &dyn Environment) -> Result<Option<Credentials>, Error> {
-        from_parts(
-            "provider config",
-            ("accessKey", self.access_key.clone()),
-            ("secretKey", self.secret_key.clone()),
-            self.security_token.clone(),
+    fn load(&self, _cx: &LoadContext<'_>) -> Result<Loaded, Error> {
+        Ok(
+            match from_parts(
+                "provider config",
+                ("accessKey", self.access_key.clone()),
+                ("secretKey", self.secret_key.clone()),
+                self.security_token.clone(),
+            )? {
+                Some(c) => found(c),
+                None => Loaded::Absent("not set".into()),
+            },
         )
     }
 }
@@ -32,7 +53,8 @@ impl Loader for ConfigLoader {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::MapEnvironment;
+    use crate::credentials::testing::static_credentials;
+    use crate::{Credentials, MapEnvironment};
 
     fn load(
         k: Option<&str>,
@@ -44,7 +66,7 @@ mod tests {
             secret_key: s.map(Into::into),
             security_token: t.map(Into::into),
         };
-        loader.load(&MapEnvironment::default())
+        static_credentials(&loader, &MapEnvironment::default())
     }
 
     #[test]
@@ -74,5 +96,19 @@ mod tests {
                 .contains("accessKey is not")
         );
         assert!(load(None, None, Some("T")).is_err());
+    }
+
+    #[test]
+    fn debug_redacts() {
+        let loader = ConfigLoader {
+            access_key: Some("AK".into()),
+            secret_key: Some("very-secret".into()),
+            security_token: Some("tok".into()),
+        };
+        let shown = format!("{loader:?}");
+        assert!(
+            !shown.contains("very-secret") && !shown.contains("tok\""),
+            "{shown}"
+        );
     }
 }

@@ -1,7 +1,7 @@
 //! Credentials from environment variables.
 
-use super::{Credentials, Loader, from_parts};
-use crate::{Environment, Error};
+use super::{LoadContext, Loaded, Loader, found, from_parts};
+use crate::Error;
 
 /// One family of variables: key, secret and token names.
 #[derive(Debug, Clone, Copy)]
@@ -37,12 +37,18 @@ impl Loader for EnvLoader {
         )
     }
 
-    fn load(&self, env: &dyn Environment) -> Result<Option<Credentials>, Error> {
-        from_parts(
-            &format!("environment {}", self.key),
-            (self.key, env.var(self.key)),
-            (self.secret, env.var(self.secret)),
-            env.var(self.token),
+    fn load(&self, cx: &LoadContext<'_>) -> Result<Loaded, Error> {
+        let env = cx.env;
+        Ok(
+            match from_parts(
+                &format!("environment {}", self.key),
+                (self.key, env.var(self.key)),
+                (self.secret, env.var(self.secret)),
+                env.var(self.token),
+            )? {
+                Some(c) => found(c),
+                None => Loaded::Absent("not set".into()),
+            },
         )
     }
 }
@@ -51,6 +57,11 @@ impl Loader for EnvLoader {
 mod tests {
     use super::*;
     use crate::MapEnvironment;
+    use crate::credentials::testing::static_credentials;
+
+    fn load(l: EnvLoader, env: &MapEnvironment) -> Result<Option<crate::Credentials>, Error> {
+        static_credentials(&l, env)
+    }
 
     #[test]
     fn valid_token_missing_partial() {
@@ -59,27 +70,29 @@ mod tests {
             ("ALIBABA_CLOUD_ACCESS_KEY_ID", "AK"),
             ("ALIBABA_CLOUD_ACCESS_KEY_SECRET", "S"),
         ]);
-        assert_eq!(l.load(&env).unwrap().unwrap().access_key_id, "AK");
+        assert_eq!(load(l, &env).unwrap().unwrap().access_key_id, "AK");
         let env = MapEnvironment::with_vars(&[
             ("ALIBABA_CLOUD_ACCESS_KEY_ID", "AK"),
             ("ALIBABA_CLOUD_ACCESS_KEY_SECRET", "S"),
             ("ALIBABA_CLOUD_SECURITY_TOKEN", "T"),
         ]);
         assert_eq!(
-            l.load(&env).unwrap().unwrap().security_token.as_deref(),
+            load(l, &env).unwrap().unwrap().security_token.as_deref(),
             Some("T")
         );
         assert!(
-            l.load(&MapEnvironment::with_vars(&[("ALICLOUD_ACCESS_KEY", "AK")]))
-                .unwrap()
-                .is_none()
+            load(
+                l,
+                &MapEnvironment::with_vars(&[("ALICLOUD_ACCESS_KEY", "AK")])
+            )
+            .unwrap()
+            .is_none()
         );
-        let err = l
-            .load(&MapEnvironment::with_vars(&[(
-                "ALIBABA_CLOUD_ACCESS_KEY_ID",
-                "AK",
-            )]))
-            .unwrap_err();
+        let err = load(
+            l,
+            &MapEnvironment::with_vars(&[("ALIBABA_CLOUD_ACCESS_KEY_ID", "AK")]),
+        )
+        .unwrap_err();
         assert!(
             err.to_string().contains("ALIBABA_CLOUD_ACCESS_KEY_SECRET"),
             "{err}"
@@ -89,8 +102,7 @@ mod tests {
             ("ALICLOUD_SECRET_KEY", "S2"),
         ]);
         assert_eq!(
-            EnvLoader::ALICLOUD
-                .load(&env)
+            load(EnvLoader::ALICLOUD, &env)
                 .unwrap()
                 .unwrap()
                 .access_key_secret,

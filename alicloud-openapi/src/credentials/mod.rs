@@ -1,21 +1,53 @@
-//! Credentials and where they come from. Each source is a small [`Loader`]; the chain asks them in order
-//! and the first that has credentials wins.
+//! Credentials and where they come from, in the order of Alibaba's own tools.
+//!
+//! Two phases:
+//! - **Configure** ([`Loader`]): each source looks at the configuration, the environment and its files,
+//!   without touching the network. It says there is nothing there ([`Loaded::Absent`], with the reason), that
+//!   credentials come from it ([`Loaded::Found`]), or that only the network can tell ([`Loaded::Maybe`], the
+//!   ECS metadata service off an instance). A broken source is an error, so mistakes surface at Configure.
+//! - **Calls** ([`ProvideCredentials`]): the client asks the resolved provider before every attempt. Sources
+//!   that hand out temporary credentials (STS, the metadata service, a credentials URI, an external command)
+//!   are [`Cached`]: refreshed [`REFRESH_MARGIN`] before they expire, once for all concurrent callers.
+//!
+//! [`resolve`] builds the whole chain from the provider's configuration.
 
+mod assume_role;
+mod cache;
 mod chain;
 mod config;
+mod ecs_metadata;
 mod env;
+mod external;
+mod ini;
+mod oidc;
 mod profile;
+mod uri;
 
 use std::fmt;
+use std::future::Future;
+use std::path::{Path, PathBuf};
+use std::pin::Pin;
+use std::sync::Arc;
 
-pub use chain::{Chain, default_chain};
+use chrono::{DateTime, Utc};
+
+pub use assume_role::AssumeRoleProvider;
+pub use cache::{Cached, REFRESH_MARGIN};
+pub use chain::{Chain, default_chain, resolve};
 pub use config::ConfigLoader;
+pub use ecs_metadata::{EcsMetadataLoader, EcsMetadataProvider};
 pub use env::EnvLoader;
+pub use external::ExternalProvider;
+pub use ini::IniLoader;
+pub use oidc::{OidcLoader, OidcProvider};
 pub use profile::{ProfileLoader, ProfileSelection};
+pub use uri::{UriLoader, UriProvider};
 
-use super::{Environment, Error};
+use super::client::Transport;
+use super::sts::StsEndpoints;
+use super::{CallContext, Environment, Error};
 
-/// An AccessKey pair, optionally with an STS token.
+/// An AccessKey pair, optionally with an STS token and the time it expires.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Credentials {
     /// AccessKey ID.
@@ -24,8 +56,28 @@ pub struct Credentials {
     pub access_key_secret: String,
     /// STS security token, for temporary credentials.
     pub security_token: Option<String>,
+    /// When temporary credentials stop working; `None` for long-lived keys.
+    pub expiration: Option<DateTime<Utc>>,
     /// Where they were found, for messages.
     pub source: String,
+}
+
+impl Credentials {
+    /// Long-lived credentials (no expiration).
+    pub fn new(
+        access_key_id: impl Into<String>,
+        access_key_secret: impl Into<String>,
+        security_token: Option<String>,
+        source: impl Into<String>,
+    ) -> Credentials {
+        Credentials {
+            access_key_id: access_key_id.into(),
+            access_key_secret: access_key_secret.into(),
+            security_token,
+            expiration: None,
+            source: source.into(),
+        }
+    }
 }
 
 impl fmt::Debug for Credentials {
@@ -38,17 +90,153 @@ impl fmt::Debug for Credentials {
                 "security_token",
                 &self.security_token.as_ref().map(|_| "<redacted>"),
             )
+            .field("expiration", &self.expiration)
             .field("source", &self.source)
             .finish()
     }
 }
 
-/// One place credentials may come from.
+/// A boxed future, for object-safe async traits.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// What a credentials source may use while fetching: the call's deadline and cancellation, and the client's
+/// transport for STS calls.
+pub struct FetchContext<'a> {
+    call: &'a CallContext,
+    transport: &'a Transport,
+}
+
+impl<'a> FetchContext<'a> {
+    pub(crate) fn new(call: &'a CallContext, transport: &'a Transport) -> Self {
+        FetchContext { call, transport }
+    }
+
+    /// The deadline and cancellation of the call that needs the credentials.
+    pub fn call(&self) -> &CallContext {
+        self.call
+    }
+
+    pub(crate) fn transport(&self) -> &Transport {
+        self.transport
+    }
+}
+
+/// Hands out credentials at call time.
+pub trait ProvideCredentials: Send + Sync {
+    /// The source, as named in messages (never a secret).
+    fn describe(&self) -> String;
+    /// Credentials valid now. `Ok(None)` only from a source that could not tell at Configure whether it has
+    /// any ([`Loaded::Maybe`]) and found out that it has none.
+    fn provide<'a>(
+        &'a self,
+        cx: &'a FetchContext<'a>,
+    ) -> BoxFuture<'a, Result<Option<Credentials>, Error>>;
+    /// The credentials, when they are fixed and known without asking anyone.
+    fn known(&self) -> Option<Credentials> {
+        None
+    }
+}
+
+impl ProvideCredentials for Credentials {
+    fn describe(&self) -> String {
+        self.source.clone()
+    }
+
+    fn known(&self) -> Option<Credentials> {
+        Some(self.clone())
+    }
+
+    fn provide<'a>(
+        &'a self,
+        _cx: &'a FetchContext<'a>,
+    ) -> BoxFuture<'a, Result<Option<Credentials>, Error>> {
+        Box::pin(async move { Ok(Some(self.clone())) })
+    }
+}
+
+/// The time, behind a function so that expiry can be tested.
+#[derive(Clone)]
+pub struct Clock(Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>);
+
+impl Clock {
+    /// The system clock.
+    pub fn system() -> Clock {
+        Clock(Arc::new(Utc::now))
+    }
+
+    /// A clock that reads `now`.
+    pub fn from_fn(now: impl Fn() -> DateTime<Utc> + Send + Sync + 'static) -> Clock {
+        Clock(Arc::new(now))
+    }
+
+    /// The current time.
+    pub fn now(&self) -> DateTime<Utc> {
+        (self.0)()
+    }
+}
+
+impl Default for Clock {
+    fn default() -> Self {
+        Clock::system()
+    }
+}
+
+impl fmt::Debug for Clock {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Clock")
+    }
+}
+
+/// What one source has, as far as Configure can tell.
+pub enum Loaded {
+    /// Nothing here; the reason is shown if no source has credentials.
+    Absent(String),
+    /// Credentials come from here.
+    Found(Arc<dyn ProvideCredentials>),
+    /// Only asking over the network tells: tried at the first call, and skipped if it has none.
+    Maybe(Arc<dyn ProvideCredentials>),
+}
+
+impl fmt::Debug for Loaded {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Loaded::Absent(why) => write!(f, "Absent({why:?})"),
+            Loaded::Found(p) => write!(f, "Found({})", p.describe()),
+            Loaded::Maybe(p) => write!(f, "Maybe({})", p.describe()),
+        }
+    }
+}
+
+/// What loaders read at Configure.
+#[derive(Clone, Copy)]
+pub struct LoadContext<'a> {
+    /// Variables and files.
+    pub env: &'a dyn Environment,
+    /// Where STS calls go.
+    pub sts: &'a StsEndpoints,
+    /// The clock caches of temporary credentials use.
+    pub clock: &'a Clock,
+}
+
+/// One place credentials may come from, examined at Configure without network access.
 pub trait Loader: Send + Sync {
     /// The place, as named in the "no credentials" error.
     fn describe(&self) -> String;
-    /// `Ok(None)` when this source has nothing; `Err` when it has something broken.
-    fn load(&self, env: &dyn Environment) -> Result<Option<Credentials>, Error>;
+    /// [`Loaded::Absent`] when this source has nothing; `Err` when it has something broken.
+    fn load(&self, cx: &LoadContext<'_>) -> Result<Loaded, Error>;
+}
+
+/// Static credentials as a provider.
+fn found(credentials: Credentials) -> Loaded {
+    Loaded::Found(Arc::new(credentials))
+}
+
+/// A temporary-credentials provider behind a refreshing cache.
+fn cached(
+    provider: impl ProvideCredentials + 'static,
+    clock: &Clock,
+) -> Arc<dyn ProvideCredentials> {
+    Arc::new(Cached::new(Arc::new(provider), clock.clone()))
 }
 
 /// Builds credentials from optional parts: both key and secret, or neither.
@@ -60,12 +248,12 @@ fn from_parts(
 ) -> Result<Option<Credentials>, Error> {
     match (id, secret) {
         (None, None) if token.is_none() => Ok(None),
-        (Some(access_key_id), Some(access_key_secret)) => Ok(Some(Credentials {
+        (Some(access_key_id), Some(access_key_secret)) => Ok(Some(Credentials::new(
             access_key_id,
             access_key_secret,
-            security_token: token,
-            source: source.to_string(),
-        })),
+            token,
+            source,
+        ))),
         (Some(_), None) => Err(Error::Credentials(format!(
             "{source}: {id_name} is set but {secret_name} is not"
         ))),
@@ -75,23 +263,74 @@ fn from_parts(
     }
 }
 
+/// A path as written in configuration: a leading `~/` is the home directory.
+fn expand_path(path: &str, env: &dyn Environment) -> PathBuf {
+    match (path.strip_prefix("~/"), env.home_dir()) {
+        (Some(rest), Some(home)) => home.join(rest),
+        _ => PathBuf::from(path),
+    }
+}
+
+/// Reads a file through the environment; a missing file is `Ok(None)`.
+fn read(env: &dyn Environment, path: &Path, what: &str) -> Result<Option<String>, Error> {
+    env.read_file(path)
+        .map_err(|e| Error::Credentials(format!("cannot read {what} {}: {e}", path.display())))
+}
+
+/// An `Expiration` as Alibaba writes it (`2006-01-02T15:04:05Z`, RFC 3339).
+pub(crate) fn parse_expiration(text: &str, source: &str) -> Result<DateTime<Utc>, Error> {
+    DateTime::parse_from_rfc3339(text.trim())
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|e| {
+            Error::Credentials(format!(
+                "{source}: invalid Expiration {text:?} ({e}); expected e.g. 2026-01-01T00:00:00Z"
+            ))
+        })
+}
+
+/// Says what was being done when a source failed; deadline, cancellation and errors that already name
+/// their source stay as they are.
+pub(crate) fn with_context(err: Error, what: &str) -> Error {
+    match err {
+        Error::Cancelled | Error::DeadlineExceeded { .. } | Error::Credentials(_) => err,
+        other => Error::Credentials(format!("{what}: {other}")),
+    }
+}
+
+/// Whether a variable is `true` (any case).
+fn is_true(env: &dyn Environment, name: &str) -> bool {
+    env.var(name)
+        .is_some_and(|v| v.eq_ignore_ascii_case("true"))
+}
+
+#[cfg(test)]
+pub(crate) mod testing;
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn debug_redacts_secrets() {
-        let c = Credentials {
-            access_key_id: "AK".into(),
-            access_key_secret: "very-secret".into(),
-            security_token: Some("token-secret".into()),
-            source: "test".into(),
-        };
+        let c = Credentials::new("AK", "very-secret", Some("token-secret".into()), "test");
         let shown = format!("{c:?}");
         assert!(shown.contains("AK"));
         assert!(
             !shown.contains("very-secret") && !shown.contains("token-secret"),
             "{shown}"
         );
+    }
+
+    #[test]
+    fn expirations_and_paths() {
+        let t = parse_expiration("2026-01-01T00:15:00Z", "s").unwrap();
+        assert_eq!(t.to_rfc3339(), "2026-01-01T00:15:00+00:00");
+        assert!(parse_expiration("tomorrow", "s").is_err());
+        let env = crate::MapEnvironment::with_vars(&[]);
+        assert_eq!(
+            expand_path("~/.aliyun/x", &env),
+            PathBuf::from("/home/test/.aliyun/x")
+        );
+        assert_eq!(expand_path("/etc/x", &env), PathBuf::from("/etc/x"));
     }
 }
