@@ -3,11 +3,12 @@
 //! - [`sign`]: the two signature schemes Alibaba's SDKs use, as pure functions proven by published vectors:
 //!   `ACS3-HMAC-SHA256` (V3, the default of the current official SDKs) and RPC `HMAC-SHA1` (V1).
 //! - [`credentials`]: where credentials come from, one small loader per source, tried in the order of
-//!   Alibaba's own credentials SDKs.
+//!   Alibaba's own tools; temporary credentials are fetched at call time, cached and refreshed before they
+//!   expire, once for all concurrent callers.
 //! - [`Client`]: signs, sends (reqwest with rustls), retries with backoff within a deadline and an attempt
 //!   cap, honours `x-acs-retry-after`, and maps Alibaba's error envelope to [`Error`], which keeps the code,
 //!   message and request id. [`Error::has_code`] lets each caller decide per action what "not found" means.
-//! - Typed calls for ECS image sharing and ECD images, built on [`Client::call`].
+//! - Typed calls for ECS image sharing, ECD images and STS ([`sts`]), built on [`Client::call`].
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), alicloud_openapi::Error> {
