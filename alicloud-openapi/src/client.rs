@@ -626,7 +626,7 @@ mod tests {
             assert_eq!(issued.load(Ordering::SeqCst), 2);
         }
 
-        #[tokio::test]
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
         async fn twenty_concurrent_calls_assume_the_role_once() {
             let clock = ManualClock::new();
             let (server, issued) = cloud(&clock, Duration::from_millis(200)).await;

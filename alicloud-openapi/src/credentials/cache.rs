@@ -162,7 +162,7 @@ mod tests {
         assert!(err.to_string().contains("issuer down"), "{err}");
     }
 
-    #[tokio::test]
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn twenty_concurrent_callers_share_one_fetch() {
         let clock = ManualClock::new();
         let source = issuer(&clock, 15);

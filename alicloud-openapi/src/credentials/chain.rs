@@ -175,7 +175,7 @@ mod tests {
 
     use super::*;
     use crate::credentials::testing::{
-        ManualClock, Reply, Server, fetch_context, load_with_sts, provide, sts_answer, transport,
+        ManualClock, Reply, Server, fetch_context, provide, sts_answer, transport,
     };
     use crate::settings::{AssumeRoleInputs, OidcRoleInputs};
     use crate::sts::StsEndpoints;
@@ -504,7 +504,6 @@ mod tests {
             },
         )
         .unwrap();
-        let _ = load_with_sts;
         let (ctx, t) = fetch_context();
         let c = p
             .provide(&FetchContext::new(&ctx, &t))
