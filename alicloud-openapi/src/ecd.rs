@@ -17,6 +17,8 @@ pub struct EcdImage {
     pub description: Option<String>,
     /// `Status`: `Creating`, `Available` or `CreateFailed`.
     pub status: String,
+    /// `Progress`, e.g. `100%`.
+    pub progress: Option<String>,
 }
 
 impl EcdImage {
@@ -27,9 +29,26 @@ impl EcdImage {
             name: text("Name"),
             description: text("Description"),
             status: text("Status")?,
+            progress: text("Progress"),
         })
     }
 }
+
+/// Which images [`Client::list_ecd_images`] asks DescribeImages for; unset fields do not filter.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EcdImageFilter {
+    /// `ImageId.N`.
+    pub image_ids: Vec<String>,
+    /// `ImageName` (the API matches names containing it).
+    pub name: Option<String>,
+    /// `ImageStatus`.
+    pub status: Option<String>,
+    /// `ImageType`, e.g. `CUSTOM`.
+    pub image_type: Option<String>,
+}
+
+/// The largest DescribeImages page.
+const MAX_RESULTS: usize = 100;
 
 impl Client {
     fn region_param(&self) -> Vec<(String, String)> {
@@ -91,12 +110,40 @@ impl Client {
         ctx: &CallContext,
         name: &str,
     ) -> Result<Vec<EcdImage>, Error> {
+        let filter = EcdImageFilter {
+            name: Some(name.to_string()),
+            ..Default::default()
+        };
+        let mut found = self.list_ecd_images(ctx, &filter).await?;
+        found.retain(|i| i.name.as_deref() == Some(name));
+        Ok(found)
+    }
+
+    /// Every image the filter selects, walking all of DescribeImages' pages (`NextToken`).
+    pub async fn list_ecd_images(
+        &self,
+        ctx: &CallContext,
+        filter: &EcdImageFilter,
+    ) -> Result<Vec<EcdImage>, Error> {
         let mut found = Vec::new();
         let mut token: Option<String> = None;
         loop {
             let mut params = self.region_param();
-            params.push(("ImageName".into(), name.into()));
-            params.push(("MaxResults".into(), "100".into()));
+            params.extend(flatten("ImageId", &filter.image_ids));
+            params.extend(filter.name.clone().map(|n| ("ImageName".to_string(), n)));
+            params.extend(
+                filter
+                    .status
+                    .clone()
+                    .map(|s| ("ImageStatus".to_string(), s)),
+            );
+            params.extend(
+                filter
+                    .image_type
+                    .clone()
+                    .map(|t| ("ImageType".to_string(), t)),
+            );
+            params.push(("MaxResults".into(), MAX_RESULTS.to_string()));
             params.extend(token.take().map(|t| ("NextToken".to_string(), t)));
             let body = self
                 .call(
@@ -108,12 +155,7 @@ impl Client {
                 )
                 .await?;
             let images = body["Images"].as_array().cloned().unwrap_or_default();
-            found.extend(
-                images
-                    .iter()
-                    .filter_map(EcdImage::from_json)
-                    .filter(|i| i.name.as_deref() == Some(name)),
-            );
+            found.extend(images.iter().filter_map(EcdImage::from_json));
             match body["NextToken"].as_str().filter(|t| !t.is_empty()) {
                 Some(next) if !images.is_empty() => token = Some(next.to_string()),
                 _ => break,

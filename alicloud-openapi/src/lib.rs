@@ -47,7 +47,7 @@ pub mod sts;
 
 pub use client::{CallContext, Client, Idempotency, Service};
 pub use credentials::{Clock, Credentials, ProvideCredentials};
-pub use ecd::EcdImage;
+pub use ecd::{EcdImage, EcdImageFilter};
 pub use ecs::IMAGE_NOT_FOUND;
 pub use endpoints::{Endpoint, Protocol};
 pub use environment::{Environment, MapEnvironment, SystemEnvironment};
