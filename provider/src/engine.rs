@@ -1,6 +1,7 @@
 //! The connection back to the Pulumi engine, used to show progress of long waits.
 
 use std::sync::RwLock;
+use std::time::Duration;
 
 use tonic::transport::{Channel, Endpoint};
 
@@ -27,6 +28,26 @@ impl Engine {
                 }
             }
             Err(err) => tracing::warn!(address, %err, "ignoring an unusable engine address"),
+        }
+    }
+
+    /// Sends a warning to the engine, which shows it among the update's diagnostics (for `urn`, or for the
+    /// whole update when empty). Best effort: waits a few seconds at most and never fails.
+    pub async fn warn(&self, urn: &str, message: String) {
+        let Some(mut client) = self.client.read().ok().and_then(|c| c.clone()) else {
+            return;
+        };
+        let request = LogRequest {
+            severity: LogSeverity::Warning as i32,
+            message,
+            urn: urn.to_string(),
+            stream_id: 0,
+            ephemeral: false,
+        };
+        match tokio::time::timeout(Duration::from_secs(5), client.log(request)).await {
+            Ok(Ok(_)) => {}
+            Ok(Err(err)) => tracing::debug!(%err, "engine log failed"),
+            Err(_) => tracing::debug!("engine log timed out"),
         }
     }
 

@@ -37,6 +37,8 @@ pub struct ConfigSpec {
     pub secrets: Vec<String>,
     /// Property names of the `endpoints` object.
     pub endpoint_services: Vec<String>,
+    /// For each object-typed variable, the fields that must be kept secret (`assumeRoleWithOidc.oidcToken`).
+    pub secret_fields: BTreeMap<String, Vec<String>>,
 }
 
 /// The parsed parts of the schema.
@@ -109,6 +111,23 @@ impl Schema {
             .and_then(|t| raw.types.get(t))
             .map(|t| t.properties.keys().cloned().collect())
             .unwrap_or_default();
+        let secret_fields = raw
+            .config
+            .variables
+            .iter()
+            .filter_map(|(name, p)| {
+                let object = raw
+                    .types
+                    .get(p.reference.as_deref()?.strip_prefix("#/types/")?)?;
+                let fields: Vec<String> = object
+                    .properties
+                    .iter()
+                    .filter(|(_, f)| f.secret)
+                    .map(|(f, _)| f.clone())
+                    .collect();
+                (!fields.is_empty()).then(|| (name.clone(), fields))
+            })
+            .collect();
         let config = ConfigSpec {
             variables: raw.config.variables.keys().cloned().collect(),
             secrets: raw
@@ -119,6 +138,7 @@ impl Schema {
                 .map(|(k, _)| k.clone())
                 .collect(),
             endpoint_services,
+            secret_fields,
         };
         let resources = raw
             .resources
@@ -191,7 +211,11 @@ mod tests {
     fn config_secrets_and_endpoints_come_from_schema() {
         let config = &Schema::embedded().config;
         assert_eq!(config.secrets, vec!["secretKey", "securityToken"]);
-        assert_eq!(config.endpoint_services, vec!["ecd", "ecs"]);
+        assert_eq!(config.endpoint_services, vec!["ecd", "ecs", "sts"]);
+        assert_eq!(
+            config.secret_fields["assumeRoleWithOidc"],
+            vec!["oidcToken"]
+        );
         assert!(config.variables.contains(&"region".to_string()));
     }
 }

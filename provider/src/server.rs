@@ -263,14 +263,18 @@ impl ResourceProvider for Provider {
         request: Request<DiffRequest>,
     ) -> Result<Response<DiffResponse>, Status> {
         let req = request.get_ref();
-        let olds = values::from_struct(req.old_inputs.as_ref().or(req.olds.as_ref()));
-        let news = values::from_struct(req.news.as_ref());
-        let mut changed: Vec<String> = self
-            .schema
-            .config
+        let spec = &self.schema.config;
+        // Compared as read: `"30"` and `30`, JSON text and objects, the bridged provider's endpoints list and
+        // our object are the same setting; keys this provider ignores are no change.
+        let olds = config::comparable(
+            spec,
+            &values::from_struct(req.old_inputs.as_ref().or(req.olds.as_ref())),
+        );
+        let news = config::comparable(spec, &values::from_struct(req.news.as_ref()));
+        let mut changed: Vec<String> = spec
             .variables
             .iter()
-            .filter(|k| olds.get(*k).map(values::reveal) != news.get(*k).map(values::reveal))
+            .filter(|k| olds.get(*k) != news.get(*k))
             .cloned()
             .collect();
         changed.sort();
@@ -278,7 +282,7 @@ impl ResourceProvider for Provider {
         // provider state predates the recorded region keeps its resources.
         let replaces = changed
             .iter()
-            .filter(|k| *k == REGION && olds.get(REGION).is_some_and(|v| !v.is_null()))
+            .filter(|k| *k == REGION && olds.contains_key(REGION))
             .cloned()
             .collect();
         Ok(Response::new(DiffResponse {
@@ -302,15 +306,33 @@ impl ResourceProvider for Provider {
             Some(args) => values::from_struct(Some(args)),
             None => config::from_variables(&self.schema.name, &req.variables),
         };
-        let failures = config::validate(&self.schema.config, &props);
-        if !failures.is_empty() {
-            let text: Vec<String> = failures.iter().map(|f| f.reason.clone()).collect();
+        let reading = config::read(&self.schema.config, &props);
+        if !reading.failures.is_empty() {
+            let text: Vec<String> = reading.failures.iter().map(|f| f.reason.clone()).collect();
             return Err(Status::invalid_argument(format!(
                 "invalid alicloud configuration: {}",
                 text.join("; ")
             )));
         }
-        let settings = alicloud::resolve_client_config(&config::inputs(&props), self.env.as_ref())
+        if !reading.ignored.is_empty() {
+            tracing::info!(
+                keys = %reading.ignored.join(", "),
+                "ignoring configuration of the bridged alicloud provider that does not apply here"
+            );
+        }
+        if !reading.unknown.is_empty() {
+            // The engine hides a provider's stderr unless it fails: the user sees this through the engine's log.
+            let warning = config::unknown_keys_warning(
+                &self.schema.name,
+                &self.schema.config,
+                &reading.unknown,
+            );
+            tracing::warn!("{warning}");
+            self.engine
+                .warn(req.urn.as_deref().unwrap_or_default(), warning)
+                .await;
+        }
+        let settings = alicloud::resolve_client_config(&reading.inputs, self.env.as_ref())
             .map_err(|e| Status::failed_precondition(e.to_string()))?;
         tracing::info!(region = %settings.region, "configured");
         let client =

@@ -2,12 +2,22 @@
 
 mod common;
 
+use std::sync::{Arc, Mutex};
+
 use common::*;
+use pulumi_resource_alicloud::proto::pulumirpc::diff_response::DiffChanges;
+use pulumi_resource_alicloud::proto::pulumirpc::engine_server::{
+    Engine as EngineService, EngineServer,
+};
 use pulumi_resource_alicloud::proto::pulumirpc::{
-    CheckRequest, GetSchemaRequest, ProviderHandshakeRequest,
+    CheckRequest, ConfigureRequest, DiffRequest, GetSchemaRequest, LogRequest, LogSeverity,
+    ProviderHandshakeRequest,
 };
 use pulumi_resource_alicloud::values;
 use serde_json::{Value, json};
+use tokio::net::TcpListener;
+use tonic::Status;
+use tonic::transport::server::TcpIncoming;
 
 #[tokio::test]
 async fn schema_and_version_are_served() {
@@ -278,4 +288,446 @@ async fn bad_input_table() {
         .await;
     assert!(failures.is_empty(), "{failures:?}");
     assert_eq!(emu.calls().await["total"], 0, "Check never calls the API");
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Living next to the bridged provider: its keys, its shapes, and keys neither provider knows
+// ---------------------------------------------------------------------------------------------------
+
+/// The Pulumi engine's side of the connection: the log messages the provider sends it.
+#[derive(Clone, Default)]
+struct FakeEngine {
+    logs: Arc<Mutex<Vec<LogRequest>>>,
+}
+
+#[tonic::async_trait]
+impl EngineService for FakeEngine {
+    async fn log(
+        &self,
+        request: tonic::Request<LogRequest>,
+    ) -> Result<tonic::Response<()>, Status> {
+        self.logs.lock().unwrap().push(request.into_inner());
+        Ok(tonic::Response::new(()))
+    }
+}
+
+impl FakeEngine {
+    /// Serves on a free port; answers the address for Handshake's `engine_address`.
+    async fn start(&self) -> String {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let address = listener.local_addr().expect("address").to_string();
+        let service = EngineServer::new(self.clone());
+        tokio::spawn(
+            tonic::transport::Server::builder()
+                .add_service(service)
+                .serve_with_incoming(TcpIncoming::from(listener)),
+        );
+        address
+    }
+
+    fn logs(&self) -> Vec<LogRequest> {
+        self.logs.lock().unwrap().clone()
+    }
+}
+
+const PROVIDER_URN: &str = "urn:pulumi:test::project::pulumi:providers:alicloud::default_0_1_0";
+
+/// Config as the engine sends a default provider's: every value text (objects and numbers as JSON text),
+/// secrets kept secret.
+fn as_engine_sends(config: Value) -> Value {
+    let text = |v: &Value| match v {
+        Value::String(s) => Value::String(s.clone()),
+        other => Value::String(other.to_string()),
+    };
+    let map = props(config)
+        .iter()
+        .map(|(k, v)| {
+            let v = if values::is_secret(v) {
+                values::secret(text(values::reveal(v)))
+            } else {
+                text(v)
+            };
+            (k.clone(), v)
+        })
+        .collect();
+    Value::Object(map)
+}
+
+async fn check_config(p: &mut Provider, news: Value) -> (Value, Vec<(String, String)>) {
+    let resp = p
+        .client
+        .check_config(CheckRequest {
+            urn: PROVIDER_URN.into(),
+            news: Some(values::to_struct(&props(news))),
+            ..Default::default()
+        })
+        .await
+        .expect("check config answers")
+        .into_inner();
+    let failures = resp
+        .failures
+        .into_iter()
+        .map(|f| (f.property, f.reason))
+        .collect();
+    (
+        Value::Object(values::from_struct(resp.inputs.as_ref())),
+        failures,
+    )
+}
+
+/// What the engine does with a provider's config: CheckConfig, then Configure with the checked inputs.
+async fn check_then_configure(p: &mut Provider, config: Value) -> Result<(), Status> {
+    let (inputs, failures) = check_config(p, config).await;
+    assert!(failures.is_empty(), "{failures:?}");
+    p.client
+        .configure(ConfigureRequest {
+            args: Some(values::to_struct(&props(inputs))),
+            accept_secrets: true,
+            accept_resources: true,
+            urn: Some(PROVIDER_URN.into()),
+            ..Default::default()
+        })
+        .await
+        .map(|_| ())
+}
+
+/// `host:port` of the emulator, without a scheme, as the bridged provider's endpoints are written.
+fn bare(emu: &Emulator) -> String {
+    emu.url.trim_start_matches("http://").to_string()
+}
+
+/// A configuration using the bridged provider's keys and shapes: the list form of `endpoints` with bare
+/// `host:port` values, `protocol`, timeouts as numbers, and every key this provider ignores.
+fn bridged_config(emu: &Emulator) -> Value {
+    let host = bare(emu);
+    json!({
+        "region": "cn-hangzhou",
+        "accessKey": ACCESS_KEY,
+        "secretKey": values::secret(json!(SECRET_KEY)),
+        "protocol": "HTTP",
+        "endpoints": [{
+            "ecs": host, "ecd": host, "sts": host,
+            "oss": "oss-cn-hangzhou-internal.aliyuncs.com", "vpc": "vpc-vpc.cn-hangzhou.aliyuncs.com",
+            "ram": "ram.aliyuncs.com",
+        }],
+        "accountType": "Domestic",
+        "maxRetryTimeout": 60,
+        "clientReadTimeout": 30000,
+        "clientConnectTimeout": 5000,
+        "accountId": OWNER,
+        "configurationSource": "platform-team/network",
+        "skipRegionValidation": true,
+        "signVersion": {"oss": "v4", "sls": "v4"},
+        "sourceIp": "192.0.2.10",
+        "secureTransport": "true",
+        "securityTransport": "true",
+        "fc": "fc.cn-hangzhou.aliyuncs.com",
+        "logEndpoint": "cn-hangzhou.log.aliyuncs.com",
+        "mnsEndpoint": "mns.cn-hangzhou.aliyuncs.com",
+        "otsInstanceName": "tables",
+    })
+}
+
+/// Creates and deletes one share: proof that the configured client reaches the emulator and signs right.
+async fn share_round_trip(p: &mut Provider, emu: &Emulator) {
+    let (id, outputs) = p
+        .create(
+            SHARE,
+            json!({"imageId": IMAGE_1, "accountId": OTHER_ACCOUNT}),
+            false,
+            30.0,
+        )
+        .await
+        .expect("create succeeds");
+    assert_eq!(emu.shared_with(IMAGE_1).await, [OTHER_ACCOUNT]);
+    p.delete(SHARE, &id, json!(outputs)).await.expect("delete");
+    assert!(emu.shared_with(IMAGE_1).await.is_empty());
+}
+
+#[tokio::test]
+async fn a_bridged_configuration_configures_and_works() {
+    let emu = Emulator::start().await;
+    // As objects and numbers (an explicit provider), and as text (stack config of a default provider).
+    for config in [bridged_config(&emu), as_engine_sends(bridged_config(&emu))] {
+        let mut p = Provider::start(&[]).await;
+        check_then_configure(&mut p, config.clone())
+            .await
+            .unwrap_or_else(|e| panic!("{config}: {}", e.message()));
+        share_round_trip(&mut p, &emu).await;
+    }
+    // The legacy `variables` map, JSON text and all.
+    let mut p = Provider::start(&[]).await;
+    let variables = props(as_engine_sends(bridged_config(&emu)))
+        .iter()
+        .map(|(k, v)| {
+            let text = values::reveal(v).as_str().unwrap_or_default().to_string();
+            (format!("alicloud:config:{k}"), text)
+        })
+        .collect();
+    p.client
+        .configure(ConfigureRequest {
+            variables,
+            accept_secrets: true,
+            accept_resources: true,
+            ..Default::default()
+        })
+        .await
+        .expect("configure from variables");
+    share_round_trip(&mut p, &emu).await;
+}
+
+#[tokio::test]
+async fn unknown_keys_pass_with_a_warning_the_user_sees_and_ignored_keys_are_logged_once() {
+    let emu = Emulator::start().await;
+    let log = std::env::temp_dir().join(format!("alicloud-config-log-{}", uuid::Uuid::new_v4()));
+    let log_path = log.to_string_lossy().to_string();
+    let mut p = Provider::start(&[
+        ("PULUMI_ALICLOUD_LOG", "info"),
+        ("PULUMI_ALICLOUD_LOG_FILE", &log_path),
+    ])
+    .await;
+    let engine = FakeEngine::default();
+    let address = engine.start().await;
+    p.client
+        .handshake(ProviderHandshakeRequest {
+            engine_address: address,
+            ..Default::default()
+        })
+        .await
+        .expect("handshake");
+    let mut config = bridged_config(&emu);
+    config["regoin"] = json!("cn-shanghai");
+    config["endpoints"][0]["esc"] = json!("typo.example");
+    let (inputs, failures) = check_config(&mut p, config.clone()).await;
+    assert!(
+        failures.is_empty(),
+        "no failure for unknown keys: {failures:?}"
+    );
+    assert_eq!(inputs["regoin"], json!("cn-shanghai"), "passed through");
+    assert!(engine.logs().is_empty(), "CheckConfig warns nothing");
+    check_then_configure(&mut p, config)
+        .await
+        .expect("configure succeeds");
+    share_round_trip(&mut p, &emu).await;
+
+    let logs = engine.logs();
+    assert_eq!(logs.len(), 1, "one warning: {logs:?}");
+    let warning = &logs[0];
+    assert_eq!(warning.severity, LogSeverity::Warning as i32);
+    assert!(!warning.ephemeral);
+    assert_eq!(warning.urn, PROVIDER_URN);
+    for text in ["'alicloud:regoin'", "'alicloud:endpoints.esc'", "region"] {
+        assert!(
+            warning.message.contains(text),
+            "{text}: {}",
+            warning.message
+        );
+    }
+    for ignored in ["skipRegionValidation", "signVersion", "sourceIp"] {
+        assert!(
+            !warning.message.contains(ignored),
+            "{ignored} is a bridged key, not unknown: {}",
+            warning.message
+        );
+    }
+    // Ignored bridged keys: one info line naming them, and never the secret.
+    let text = std::fs::read_to_string(&log).expect("log file");
+    let lines: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains("bridged alicloud provider that does not apply"))
+        .collect();
+    assert_eq!(lines.len(), 1, "{text}");
+    for key in [
+        "accountId",
+        "configurationSource",
+        "endpoints.oss",
+        "endpoints.ram",
+        "endpoints.vpc",
+        "fc",
+        "logEndpoint",
+        "mnsEndpoint",
+        "otsInstanceName",
+        "secureTransport",
+        "securityTransport",
+        "signVersion",
+        "skipRegionValidation",
+        "sourceIp",
+    ] {
+        assert!(lines[0].contains(key), "{key}: {}", lines[0]);
+    }
+    assert!(!text.contains(SECRET_KEY), "the secret reached the log");
+    let _ = std::fs::remove_file(&log);
+}
+
+#[tokio::test]
+async fn bad_values_are_check_failures_naming_the_key() {
+    let mut p = Provider::start(&[]).await;
+    let cases: Vec<(Value, &str, &str)> = vec![
+        (
+            json!({"protocol": "FTP"}),
+            "protocol",
+            "'protocol' must be HTTP or HTTPS, got \"FTP\"",
+        ),
+        (
+            json!({"accountType": "Foo"}),
+            "accountType",
+            "'accountType' must be Domestic or International, got \"Foo\"",
+        ),
+        (
+            json!({"maxRetryTimeout": -1}),
+            "maxRetryTimeout",
+            "'maxRetryTimeout' must be a whole number of seconds from 0",
+        ),
+        (
+            json!({"maxRetryTimeout": "-1"}),
+            "maxRetryTimeout",
+            "got \"-1\"",
+        ),
+        (
+            json!({"clientReadTimeout": "fast"}),
+            "clientReadTimeout",
+            "'clientReadTimeout' must be a whole number of milliseconds",
+        ),
+        (
+            json!({"clientConnectTimeout": 2.5}),
+            "clientConnectTimeout",
+            "'clientConnectTimeout' must be a whole number",
+        ),
+        (
+            json!({"assumeRole": "acs:ram::1:role/r"}),
+            "assumeRole",
+            "'assumeRole' must be an object such as {\"roleArn\"",
+        ),
+        (
+            json!({"assumeRole": {"sessionName": "s"}}),
+            "assumeRole",
+            "'assumeRole.roleArn' is required",
+        ),
+        (
+            json!({"assumeRole": "{\"role_arn\": \"acs:ram::1:role/r\"}"}),
+            "assumeRole",
+            "unknown field 'assumeRole.role_arn'",
+        ),
+        (
+            json!({"assumeRole": {"roleArn": "r", "sessionExpiration": 60}}),
+            "assumeRole",
+            "'assumeRole.sessionExpiration' must be a whole number of seconds from 900 to 43200",
+        ),
+        (
+            json!({"assumeRole": [{"roleArn": "a"}, {"roleArn": "b"}]}),
+            "assumeRole",
+            "'assumeRole' must be one object",
+        ),
+        (
+            json!({"assumeRoleWithOidc": {"roleArn": "r", "oidcToken": "t"}}),
+            "assumeRoleWithOidc",
+            "'assumeRoleWithOidc.oidcProviderArn' is required",
+        ),
+        (
+            json!({"endpoints": [{"ecs": "ftp://ecs.example"}]}),
+            "endpoints",
+            "endpoints.ecs must be a host name, host:port or an http(s)://host[:port] URL",
+        ),
+        (
+            json!({"endpoints": "[{\"sts\": \"has space\"}]"}),
+            "endpoints",
+            "endpoints.sts must be",
+        ),
+        (
+            json!({"credentialsUri": "127.0.0.1:1/creds"}),
+            "credentialsUri",
+            "'credentialsUri' must be an http(s) URL",
+        ),
+    ];
+    for (config, key, text) in cases {
+        for form in [config.clone(), as_engine_sends(config.clone())] {
+            let (_, failures) = check_config(&mut p, form.clone()).await;
+            assert!(
+                failures
+                    .iter()
+                    .any(|(property, reason)| property == key && reason.contains(text)),
+                "{form}: want {key}: {text}, got {failures:?}"
+            );
+        }
+        // Configure refuses it too, naming the key.
+        let mut config = config;
+        config["region"] = json!("cn-hangzhou");
+        let err = p.configure(config.clone()).await.unwrap_err();
+        assert_eq!(err.code(), tonic::Code::InvalidArgument, "{config}");
+        assert!(err.message().contains(key), "{config}: {}", err.message());
+    }
+    // The OIDC token never appears in a failure, however it arrives.
+    let token = "eyJhbGciOiJSUzI1NiJ9.token-body.signature";
+    for config in [
+        json!({"assumeRoleWithOidc": {"roleArn": ["x"], "oidcToken": token}}),
+        json!({"assumeRoleWithOidc": format!("{{\"oidcToken\": \"{token}\", \"policy\": 1}}")}),
+        json!({"assumeRoleWithOidc": values::secret(json!(format!("{{\"oidcToken\": \"{token}\", \"sessionExpiration\": \"{token}\"}}")))}),
+    ] {
+        let (inputs, failures) = check_config(&mut p, config.clone()).await;
+        assert!(!failures.is_empty(), "{config}");
+        for (_, reason) in &failures {
+            assert!(!reason.contains(token), "{reason}");
+        }
+        // Kept secret in the checked inputs, which the engine stores.
+        let held = &inputs["assumeRoleWithOidc"];
+        assert!(
+            values::is_secret(held) || values::is_secret(&held["oidcToken"]),
+            "{held}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn config_changes_are_compared_as_read() {
+    let mut p = Provider::start(&[]).await;
+    let diff = |olds: Value, news: Value| DiffRequest {
+        urn: PROVIDER_URN.into(),
+        old_inputs: Some(values::to_struct(&props(olds))),
+        news: Some(values::to_struct(&props(news))),
+        ..Default::default()
+    };
+    let base = json!({
+        "region": "cn-hangzhou", "maxRetryTimeout": 30, "protocol": "HTTP",
+        "endpoints": {"ecs": "127.0.0.1:1", "ecd": "127.0.0.1:2"},
+        "assumeRole": {"roleArn": "acs:ram::1:role/r"},
+    });
+    let same = json!({
+        "region": "cn-hangzhou", "maxRetryTimeout": "30", "protocol": "HTTP",
+        "endpoints": "[{\"ecs\":\"127.0.0.1:1\",\"ecd\":\"127.0.0.1:2\",\"oss\":\"oss.example\"}]",
+        "assumeRole": "{\"roleArn\":\"acs:ram::1:role/r\"}",
+        "skipRegionValidation": "true", "regoin": "x",
+    });
+    let resp = p
+        .client
+        .diff_config(diff(base.clone(), same))
+        .await
+        .expect("diff config")
+        .into_inner();
+    assert_eq!(
+        resp.changes,
+        DiffChanges::DiffNone as i32,
+        "{:?}",
+        resp.diffs
+    );
+    let mut changed = base.clone();
+    changed["endpoints"] = json!([{"ecs": "127.0.0.1:9", "ecd": "127.0.0.1:2"}]);
+    changed["clientReadTimeout"] = json!("5000");
+    let resp = p
+        .client
+        .diff_config(diff(base.clone(), changed))
+        .await
+        .expect("diff config")
+        .into_inner();
+    assert_eq!(resp.changes, DiffChanges::DiffSome as i32);
+    assert_eq!(resp.diffs, ["clientReadTimeout", "endpoints"]);
+    assert!(resp.replaces.is_empty(), "{:?}", resp.replaces);
+    let mut moved = base.clone();
+    moved["region"] = json!("cn-shanghai");
+    let resp = p
+        .client
+        .diff_config(diff(base, moved))
+        .await
+        .expect("diff config")
+        .into_inner();
+    assert_eq!(resp.replaces, ["region"]);
 }

@@ -10,7 +10,7 @@ using Pulumi.Serialization;
 namespace Pulumi.Alicloud
 {
     /// <summary>
-    /// The provider type for the alicloud package. Credentials are looked up in this order: the provider's `accessKey`/`secretKey`/`securityToken`, the `ALIBABA_CLOUD_*` environment variables, the `ALICLOUD_*` environment variables, then the profile file `~/.aliyun/config.json`.
+    /// The provider type for the alicloud package. Credentials come from the first source that has them: the provider's own settings (`accessKey`/`secretKey`/`securityToken`, `assumeRoleWithOidc`, `ecsRoleName`, `credentialsUri`), the `ALIBABA_CLOUD_*` then `ALICLOUD_*` environment variables, the OIDC environment variables, the profile file `~/.aliyun/config.json` (or `sharedCredentialsFile`), `~/.alibabacloud/credentials`, the ECS instance metadata service, and `ALIBABA_CLOUD_CREDENTIALS_URI`; `assumeRole` is then applied on top. Every configuration key of the bridged Alibaba Cloud provider is accepted; those that do not apply here are ignored.
     /// </summary>
     [AlicloudResourceType("pulumi:providers:alicloud")]
     public partial class Provider : global::Pulumi.ProviderResource
@@ -22,10 +22,34 @@ namespace Pulumi.Alicloud
         public Output<string?> AccessKey { get; private set; } = null!;
 
         /// <summary>
-        /// The name of the profile in `~/.aliyun/config.json` (modes `AK` and `StsToken`) to take credentials and region from. Can also be set with `ALIBABA_CLOUD_PROFILE` or `ALICLOUD_PROFILE`; without it the file's `current` profile is used.
+        /// `Domestic` or `International` (any case), as in the bridged provider. It is checked and kept, but changes nothing here: the ECS, ECD and STS endpoints this provider calls are the same for both account types.
+        /// </summary>
+        [Output("accountType")]
+        public Output<string?> AccountType { get; private set; } = null!;
+
+        /// <summary>
+        /// An http(s) URL that answers credentials as JSON (`Code: Success`, `AccessKeyId`, `AccessKeySecret`, `SecurityToken`, `Expiration`), e.g. a sidecar credentials service.
+        /// </summary>
+        [Output("credentialsUri")]
+        public Output<string?> CredentialsUri { get; private set; } = null!;
+
+        /// <summary>
+        /// The RAM role attached to the ECS instance this runs on: credentials are taken from the instance metadata service.
+        /// </summary>
+        [Output("ecsRoleName")]
+        public Output<string?> EcsRoleName { get; private set; } = null!;
+
+        /// <summary>
+        /// The name of the profile to take credentials and region from, in the Alibaba Cloud CLI profile file (`sharedCredentialsFile`, default `~/.aliyun/config.json`). Can also be set with `ALIBABA_CLOUD_PROFILE` or `ALICLOUD_PROFILE`; without it the file's `current` profile is used.
         /// </summary>
         [Output("profile")]
         public Output<string?> Profile { get; private set; } = null!;
+
+        /// <summary>
+        /// `HTTPS` (the default) or `HTTP`: the scheme used to reach the default endpoints and endpoints given without one (a bare host or `host:port`). Endpoints given as a URL keep their own scheme.
+        /// </summary>
+        [Output("protocol")]
+        public Output<string?> Protocol { get; private set; } = null!;
 
         /// <summary>
         /// The Alibaba Cloud region to manage resources in, e.g. `cn-hangzhou`. Can also be set with the `ALIBABA_CLOUD_REGION_ID` or `ALICLOUD_REGION` environment variable, or taken from the selected profile's `region_id`.
@@ -44,6 +68,12 @@ namespace Pulumi.Alicloud
         /// </summary>
         [Output("securityToken")]
         public Output<string?> SecurityToken { get; private set; } = null!;
+
+        /// <summary>
+        /// The path of the Alibaba Cloud CLI profile file to read `profile` from, instead of `~/.aliyun/config.json`.
+        /// </summary>
+        [Output("sharedCredentialsFile")]
+        public Output<string?> SharedCredentialsFile { get; private set; } = null!;
 
 
         /// <summary>
@@ -85,16 +115,70 @@ namespace Pulumi.Alicloud
         public Input<string>? AccessKey { get; set; }
 
         /// <summary>
-        /// Custom endpoints per service. Each value is a host name (HTTPS is used) or a full `http(s)://host[:port]` URL, e.g. a VPC endpoint or a local emulator.
+        /// `Domestic` or `International` (any case), as in the bridged provider. It is checked and kept, but changes nothing here: the ECS, ECD and STS endpoints this provider calls are the same for both account types.
+        /// </summary>
+        [Input("accountType")]
+        public Input<string>? AccountType { get; set; }
+
+        /// <summary>
+        /// A RAM role to assume (STS AssumeRole) with the credentials found otherwise; every call then uses the role's temporary credentials.
+        /// </summary>
+        [Input("assumeRole", json: true)]
+        public Input<Inputs.ProviderAssumeRoleArgs>? AssumeRole { get; set; }
+
+        /// <summary>
+        /// A RAM role to assume with an OIDC token (STS AssumeRoleWithOIDC), e.g. in a Kubernetes pod with RRSA. Its `oidcToken` is stored as a secret.
+        /// </summary>
+        [Input("assumeRoleWithOidc", json: true)]
+        public Input<Inputs.ProviderAssumeRoleWithOidcArgs>? AssumeRoleWithOidc { get; set; }
+
+        /// <summary>
+        /// How long, in milliseconds, one request waits for its connection. 0 or unset: the client's default.
+        /// </summary>
+        [Input("clientConnectTimeout", json: true)]
+        public Input<int>? ClientConnectTimeout { get; set; }
+
+        /// <summary>
+        /// How long, in milliseconds, one request waits for its answer. 0 or unset: the client's default.
+        /// </summary>
+        [Input("clientReadTimeout", json: true)]
+        public Input<int>? ClientReadTimeout { get; set; }
+
+        /// <summary>
+        /// An http(s) URL that answers credentials as JSON (`Code: Success`, `AccessKeyId`, `AccessKeySecret`, `SecurityToken`, `Expiration`), e.g. a sidecar credentials service.
+        /// </summary>
+        [Input("credentialsUri")]
+        public Input<string>? CredentialsUri { get; set; }
+
+        /// <summary>
+        /// The RAM role attached to the ECS instance this runs on: credentials are taken from the instance metadata service.
+        /// </summary>
+        [Input("ecsRoleName")]
+        public Input<string>? EcsRoleName { get; set; }
+
+        /// <summary>
+        /// Custom endpoints per service, as an object `{ecs, ecd, sts}`. The bridged provider's list form `[{ecs: ..., ecd: ..., sts: ..., &lt;other services&gt;: ...}]` is accepted too, so one `alicloud:endpoints` serves both providers; entries for services this provider does not call are ignored. Each value is a host name or `host:port` (reached with `protocol`, HTTPS by default) or a full `http(s)://host[:port]` URL, e.g. a VPC endpoint or a local emulator.
         /// </summary>
         [Input("endpoints", json: true)]
         public Input<Inputs.ProviderEndpointsArgs>? Endpoints { get; set; }
 
         /// <summary>
-        /// The name of the profile in `~/.aliyun/config.json` (modes `AK` and `StsToken`) to take credentials and region from. Can also be set with `ALIBABA_CLOUD_PROFILE` or `ALICLOUD_PROFILE`; without it the file's `current` profile is used.
+        /// The longest time, in seconds, one API call spends retrying throttling and transient errors. 0 or unset: retries stop only at the operation's timeout.
+        /// </summary>
+        [Input("maxRetryTimeout", json: true)]
+        public Input<int>? MaxRetryTimeout { get; set; }
+
+        /// <summary>
+        /// The name of the profile to take credentials and region from, in the Alibaba Cloud CLI profile file (`sharedCredentialsFile`, default `~/.aliyun/config.json`). Can also be set with `ALIBABA_CLOUD_PROFILE` or `ALICLOUD_PROFILE`; without it the file's `current` profile is used.
         /// </summary>
         [Input("profile")]
         public Input<string>? Profile { get; set; }
+
+        /// <summary>
+        /// `HTTPS` (the default) or `HTTP`: the scheme used to reach the default endpoints and endpoints given without one (a bare host or `host:port`). Endpoints given as a URL keep their own scheme.
+        /// </summary>
+        [Input("protocol")]
+        public Input<string>? Protocol { get; set; }
 
         /// <summary>
         /// The Alibaba Cloud region to manage resources in, e.g. `cn-hangzhou`. Can also be set with the `ALIBABA_CLOUD_REGION_ID` or `ALICLOUD_REGION` environment variable, or taken from the selected profile's `region_id`.
@@ -133,6 +217,12 @@ namespace Pulumi.Alicloud
                 _securityToken = Output.Tuple<Input<string>?, int>(value, emptySecret).Apply(t => t.Item1);
             }
         }
+
+        /// <summary>
+        /// The path of the Alibaba Cloud CLI profile file to read `profile` from, instead of `~/.aliyun/config.json`.
+        /// </summary>
+        [Input("sharedCredentialsFile")]
+        public Input<string>? SharedCredentialsFile { get; set; }
 
         public ProviderArgs()
         {

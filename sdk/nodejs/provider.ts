@@ -7,7 +7,7 @@ import * as outputs from "./types/output";
 import * as utilities from "./utilities";
 
 /**
- * The provider type for the alicloud package. Credentials are looked up in this order: the provider's `accessKey`/`secretKey`/`securityToken`, the `ALIBABA_CLOUD_*` environment variables, the `ALICLOUD_*` environment variables, then the profile file `~/.aliyun/config.json`.
+ * The provider type for the alicloud package. Credentials come from the first source that has them: the provider's own settings (`accessKey`/`secretKey`/`securityToken`, `assumeRoleWithOidc`, `ecsRoleName`, `credentialsUri`), the `ALIBABA_CLOUD_*` then `ALICLOUD_*` environment variables, the OIDC environment variables, the profile file `~/.aliyun/config.json` (or `sharedCredentialsFile`), `~/.alibabacloud/credentials`, the ECS instance metadata service, and `ALIBABA_CLOUD_CREDENTIALS_URI`; `assumeRole` is then applied on top. Every configuration key of the bridged Alibaba Cloud provider is accepted; those that do not apply here are ignored.
  */
 export class Provider extends pulumi.ProviderResource {
     /** @internal */
@@ -29,9 +29,25 @@ export class Provider extends pulumi.ProviderResource {
      */
     public readonly accessKey!: pulumi.Output<string | undefined>;
     /**
-     * The name of the profile in `~/.aliyun/config.json` (modes `AK` and `StsToken`) to take credentials and region from. Can also be set with `ALIBABA_CLOUD_PROFILE` or `ALICLOUD_PROFILE`; without it the file's `current` profile is used.
+     * `Domestic` or `International` (any case), as in the bridged provider. It is checked and kept, but changes nothing here: the ECS, ECD and STS endpoints this provider calls are the same for both account types.
+     */
+    public readonly accountType!: pulumi.Output<string | undefined>;
+    /**
+     * An http(s) URL that answers credentials as JSON (`Code: Success`, `AccessKeyId`, `AccessKeySecret`, `SecurityToken`, `Expiration`), e.g. a sidecar credentials service.
+     */
+    public readonly credentialsUri!: pulumi.Output<string | undefined>;
+    /**
+     * The RAM role attached to the ECS instance this runs on: credentials are taken from the instance metadata service.
+     */
+    public readonly ecsRoleName!: pulumi.Output<string | undefined>;
+    /**
+     * The name of the profile to take credentials and region from, in the Alibaba Cloud CLI profile file (`sharedCredentialsFile`, default `~/.aliyun/config.json`). Can also be set with `ALIBABA_CLOUD_PROFILE` or `ALICLOUD_PROFILE`; without it the file's `current` profile is used.
      */
     public readonly profile!: pulumi.Output<string | undefined>;
+    /**
+     * `HTTPS` (the default) or `HTTP`: the scheme used to reach the default endpoints and endpoints given without one (a bare host or `host:port`). Endpoints given as a URL keep their own scheme.
+     */
+    public readonly protocol!: pulumi.Output<string | undefined>;
     /**
      * The Alibaba Cloud region to manage resources in, e.g. `cn-hangzhou`. Can also be set with the `ALIBABA_CLOUD_REGION_ID` or `ALICLOUD_REGION` environment variable, or taken from the selected profile's `region_id`.
      */
@@ -44,6 +60,10 @@ export class Provider extends pulumi.ProviderResource {
      * The STS security token that goes with temporary credentials. Can also be set with `ALIBABA_CLOUD_SECURITY_TOKEN` or `ALICLOUD_SECURITY_TOKEN`. Stored as a secret.
      */
     public readonly securityToken!: pulumi.Output<string | undefined>;
+    /**
+     * The path of the Alibaba Cloud CLI profile file to read `profile` from, instead of `~/.aliyun/config.json`.
+     */
+    public readonly sharedCredentialsFile!: pulumi.Output<string | undefined>;
 
     /**
      * Create a Provider resource with the given unique name, arguments, and options.
@@ -57,11 +77,21 @@ export class Provider extends pulumi.ProviderResource {
         opts = opts || {};
         {
             resourceInputs["accessKey"] = (args ? args.accessKey : undefined) ?? utilities.getEnv("ALIBABA_CLOUD_ACCESS_KEY_ID", "ALICLOUD_ACCESS_KEY");
+            resourceInputs["accountType"] = args ? args.accountType : undefined;
+            resourceInputs["assumeRole"] = pulumi.output(args ? args.assumeRole : undefined).apply(JSON.stringify);
+            resourceInputs["assumeRoleWithOidc"] = pulumi.output(args ? args.assumeRoleWithOidc : undefined).apply(JSON.stringify);
+            resourceInputs["clientConnectTimeout"] = pulumi.output(args ? args.clientConnectTimeout : undefined).apply(JSON.stringify);
+            resourceInputs["clientReadTimeout"] = pulumi.output(args ? args.clientReadTimeout : undefined).apply(JSON.stringify);
+            resourceInputs["credentialsUri"] = args ? args.credentialsUri : undefined;
+            resourceInputs["ecsRoleName"] = args ? args.ecsRoleName : undefined;
             resourceInputs["endpoints"] = pulumi.output(args ? args.endpoints : undefined).apply(JSON.stringify);
+            resourceInputs["maxRetryTimeout"] = pulumi.output(args ? args.maxRetryTimeout : undefined).apply(JSON.stringify);
             resourceInputs["profile"] = (args ? args.profile : undefined) ?? utilities.getEnv("ALIBABA_CLOUD_PROFILE", "ALICLOUD_PROFILE");
+            resourceInputs["protocol"] = args ? args.protocol : undefined;
             resourceInputs["region"] = (args ? args.region : undefined) ?? utilities.getEnv("ALIBABA_CLOUD_REGION_ID", "ALICLOUD_REGION");
             resourceInputs["secretKey"] = (args?.secretKey ? pulumi.secret(args.secretKey) : undefined) ?? utilities.getEnv("ALIBABA_CLOUD_ACCESS_KEY_SECRET", "ALICLOUD_SECRET_KEY");
             resourceInputs["securityToken"] = (args?.securityToken ? pulumi.secret(args.securityToken) : undefined) ?? utilities.getEnv("ALIBABA_CLOUD_SECURITY_TOKEN", "ALICLOUD_SECURITY_TOKEN");
+            resourceInputs["sharedCredentialsFile"] = args ? args.sharedCredentialsFile : undefined;
         }
         opts = pulumi.mergeOptions(utilities.resourceOptsDefaults(), opts);
         const secretOpts = { additionalSecretOutputs: ["secretKey", "securityToken"] };
@@ -79,13 +109,49 @@ export interface ProviderArgs {
      */
     accessKey?: pulumi.Input<string>;
     /**
-     * Custom endpoints per service. Each value is a host name (HTTPS is used) or a full `http(s)://host[:port]` URL, e.g. a VPC endpoint or a local emulator.
+     * `Domestic` or `International` (any case), as in the bridged provider. It is checked and kept, but changes nothing here: the ECS, ECD and STS endpoints this provider calls are the same for both account types.
+     */
+    accountType?: pulumi.Input<string>;
+    /**
+     * A RAM role to assume (STS AssumeRole) with the credentials found otherwise; every call then uses the role's temporary credentials.
+     */
+    assumeRole?: pulumi.Input<inputs.ProviderAssumeRoleArgs>;
+    /**
+     * A RAM role to assume with an OIDC token (STS AssumeRoleWithOIDC), e.g. in a Kubernetes pod with RRSA. Its `oidcToken` is stored as a secret.
+     */
+    assumeRoleWithOidc?: pulumi.Input<inputs.ProviderAssumeRoleWithOidcArgs>;
+    /**
+     * How long, in milliseconds, one request waits for its connection. 0 or unset: the client's default.
+     */
+    clientConnectTimeout?: pulumi.Input<number>;
+    /**
+     * How long, in milliseconds, one request waits for its answer. 0 or unset: the client's default.
+     */
+    clientReadTimeout?: pulumi.Input<number>;
+    /**
+     * An http(s) URL that answers credentials as JSON (`Code: Success`, `AccessKeyId`, `AccessKeySecret`, `SecurityToken`, `Expiration`), e.g. a sidecar credentials service.
+     */
+    credentialsUri?: pulumi.Input<string>;
+    /**
+     * The RAM role attached to the ECS instance this runs on: credentials are taken from the instance metadata service.
+     */
+    ecsRoleName?: pulumi.Input<string>;
+    /**
+     * Custom endpoints per service, as an object `{ecs, ecd, sts}`. The bridged provider's list form `[{ecs: ..., ecd: ..., sts: ..., <other services>: ...}]` is accepted too, so one `alicloud:endpoints` serves both providers; entries for services this provider does not call are ignored. Each value is a host name or `host:port` (reached with `protocol`, HTTPS by default) or a full `http(s)://host[:port]` URL, e.g. a VPC endpoint or a local emulator.
      */
     endpoints?: pulumi.Input<inputs.ProviderEndpointsArgs>;
     /**
-     * The name of the profile in `~/.aliyun/config.json` (modes `AK` and `StsToken`) to take credentials and region from. Can also be set with `ALIBABA_CLOUD_PROFILE` or `ALICLOUD_PROFILE`; without it the file's `current` profile is used.
+     * The longest time, in seconds, one API call spends retrying throttling and transient errors. 0 or unset: retries stop only at the operation's timeout.
+     */
+    maxRetryTimeout?: pulumi.Input<number>;
+    /**
+     * The name of the profile to take credentials and region from, in the Alibaba Cloud CLI profile file (`sharedCredentialsFile`, default `~/.aliyun/config.json`). Can also be set with `ALIBABA_CLOUD_PROFILE` or `ALICLOUD_PROFILE`; without it the file's `current` profile is used.
      */
     profile?: pulumi.Input<string>;
+    /**
+     * `HTTPS` (the default) or `HTTP`: the scheme used to reach the default endpoints and endpoints given without one (a bare host or `host:port`). Endpoints given as a URL keep their own scheme.
+     */
+    protocol?: pulumi.Input<string>;
     /**
      * The Alibaba Cloud region to manage resources in, e.g. `cn-hangzhou`. Can also be set with the `ALIBABA_CLOUD_REGION_ID` or `ALICLOUD_REGION` environment variable, or taken from the selected profile's `region_id`.
      */
@@ -98,4 +164,8 @@ export interface ProviderArgs {
      * The STS security token that goes with temporary credentials. Can also be set with `ALIBABA_CLOUD_SECURITY_TOKEN` or `ALICLOUD_SECURITY_TOKEN`. Stored as a secret.
      */
     securityToken?: pulumi.Input<string>;
+    /**
+     * The path of the Alibaba Cloud CLI profile file to read `profile` from, instead of `~/.aliyun/config.json`.
+     */
+    sharedCredentialsFile?: pulumi.Input<string>;
 }

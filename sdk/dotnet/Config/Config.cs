@@ -42,9 +42,79 @@ namespace Pulumi.Alicloud
             set => _accessKey.Set(value);
         }
 
+        private static readonly __Value<string?> _accountType = new __Value<string?>(() => __config.Get("accountType"));
+        /// <summary>
+        /// `Domestic` or `International` (any case), as in the bridged provider. It is checked and kept, but changes nothing here: the ECS, ECD and STS endpoints this provider calls are the same for both account types.
+        /// </summary>
+        public static string? AccountType
+        {
+            get => _accountType.Get();
+            set => _accountType.Set(value);
+        }
+
+        private static readonly __Value<Types.ProviderAssumeRole?> _assumeRole = new __Value<Types.ProviderAssumeRole?>(() => __config.GetObject<Types.ProviderAssumeRole>("assumeRole"));
+        /// <summary>
+        /// A RAM role to assume (STS AssumeRole) with the credentials found otherwise; every call then uses the role's temporary credentials.
+        /// </summary>
+        public static Types.ProviderAssumeRole? AssumeRole
+        {
+            get => _assumeRole.Get();
+            set => _assumeRole.Set(value);
+        }
+
+        private static readonly __Value<Types.ProviderAssumeRoleWithOidc?> _assumeRoleWithOidc = new __Value<Types.ProviderAssumeRoleWithOidc?>(() => __config.GetObject<Types.ProviderAssumeRoleWithOidc>("assumeRoleWithOidc"));
+        /// <summary>
+        /// A RAM role to assume with an OIDC token (STS AssumeRoleWithOIDC), e.g. in a Kubernetes pod with RRSA. Its `oidcToken` is stored as a secret.
+        /// </summary>
+        public static Types.ProviderAssumeRoleWithOidc? AssumeRoleWithOidc
+        {
+            get => _assumeRoleWithOidc.Get();
+            set => _assumeRoleWithOidc.Set(value);
+        }
+
+        private static readonly __Value<int?> _clientConnectTimeout = new __Value<int?>(() => __config.GetInt32("clientConnectTimeout"));
+        /// <summary>
+        /// How long, in milliseconds, one request waits for its connection. 0 or unset: the client's default.
+        /// </summary>
+        public static int? ClientConnectTimeout
+        {
+            get => _clientConnectTimeout.Get();
+            set => _clientConnectTimeout.Set(value);
+        }
+
+        private static readonly __Value<int?> _clientReadTimeout = new __Value<int?>(() => __config.GetInt32("clientReadTimeout"));
+        /// <summary>
+        /// How long, in milliseconds, one request waits for its answer. 0 or unset: the client's default.
+        /// </summary>
+        public static int? ClientReadTimeout
+        {
+            get => _clientReadTimeout.Get();
+            set => _clientReadTimeout.Set(value);
+        }
+
+        private static readonly __Value<string?> _credentialsUri = new __Value<string?>(() => __config.Get("credentialsUri"));
+        /// <summary>
+        /// An http(s) URL that answers credentials as JSON (`Code: Success`, `AccessKeyId`, `AccessKeySecret`, `SecurityToken`, `Expiration`), e.g. a sidecar credentials service.
+        /// </summary>
+        public static string? CredentialsUri
+        {
+            get => _credentialsUri.Get();
+            set => _credentialsUri.Set(value);
+        }
+
+        private static readonly __Value<string?> _ecsRoleName = new __Value<string?>(() => __config.Get("ecsRoleName"));
+        /// <summary>
+        /// The RAM role attached to the ECS instance this runs on: credentials are taken from the instance metadata service.
+        /// </summary>
+        public static string? EcsRoleName
+        {
+            get => _ecsRoleName.Get();
+            set => _ecsRoleName.Set(value);
+        }
+
         private static readonly __Value<Types.ProviderEndpoints?> _endpoints = new __Value<Types.ProviderEndpoints?>(() => __config.GetObject<Types.ProviderEndpoints>("endpoints"));
         /// <summary>
-        /// Custom endpoints per service. Each value is a host name (HTTPS is used) or a full `http(s)://host[:port]` URL, e.g. a VPC endpoint or a local emulator.
+        /// Custom endpoints per service, as an object `{ecs, ecd, sts}`. The bridged provider's list form `[{ecs: ..., ecd: ..., sts: ..., &lt;other services&gt;: ...}]` is accepted too, so one `alicloud:endpoints` serves both providers; entries for services this provider does not call are ignored. Each value is a host name or `host:port` (reached with `protocol`, HTTPS by default) or a full `http(s)://host[:port]` URL, e.g. a VPC endpoint or a local emulator.
         /// </summary>
         public static Types.ProviderEndpoints? Endpoints
         {
@@ -52,14 +122,34 @@ namespace Pulumi.Alicloud
             set => _endpoints.Set(value);
         }
 
+        private static readonly __Value<int?> _maxRetryTimeout = new __Value<int?>(() => __config.GetInt32("maxRetryTimeout"));
+        /// <summary>
+        /// The longest time, in seconds, one API call spends retrying throttling and transient errors. 0 or unset: retries stop only at the operation's timeout.
+        /// </summary>
+        public static int? MaxRetryTimeout
+        {
+            get => _maxRetryTimeout.Get();
+            set => _maxRetryTimeout.Set(value);
+        }
+
         private static readonly __Value<string?> _profile = new __Value<string?>(() => __config.Get("profile") ?? Utilities.GetEnv("ALIBABA_CLOUD_PROFILE", "ALICLOUD_PROFILE"));
         /// <summary>
-        /// The name of the profile in `~/.aliyun/config.json` (modes `AK` and `StsToken`) to take credentials and region from. Can also be set with `ALIBABA_CLOUD_PROFILE` or `ALICLOUD_PROFILE`; without it the file's `current` profile is used.
+        /// The name of the profile to take credentials and region from, in the Alibaba Cloud CLI profile file (`sharedCredentialsFile`, default `~/.aliyun/config.json`). Can also be set with `ALIBABA_CLOUD_PROFILE` or `ALICLOUD_PROFILE`; without it the file's `current` profile is used.
         /// </summary>
         public static string? Profile
         {
             get => _profile.Get();
             set => _profile.Set(value);
+        }
+
+        private static readonly __Value<string?> _protocol = new __Value<string?>(() => __config.Get("protocol"));
+        /// <summary>
+        /// `HTTPS` (the default) or `HTTP`: the scheme used to reach the default endpoints and endpoints given without one (a bare host or `host:port`). Endpoints given as a URL keep their own scheme.
+        /// </summary>
+        public static string? Protocol
+        {
+            get => _protocol.Get();
+            set => _protocol.Set(value);
         }
 
         private static readonly __Value<string?> _region = new __Value<string?>(() => __config.Get("region") ?? Utilities.GetEnv("ALIBABA_CLOUD_REGION_ID", "ALICLOUD_REGION"));
@@ -92,8 +182,74 @@ namespace Pulumi.Alicloud
             set => _securityToken.Set(value);
         }
 
+        private static readonly __Value<string?> _sharedCredentialsFile = new __Value<string?>(() => __config.Get("sharedCredentialsFile"));
+        /// <summary>
+        /// The path of the Alibaba Cloud CLI profile file to read `profile` from, instead of `~/.aliyun/config.json`.
+        /// </summary>
+        public static string? SharedCredentialsFile
+        {
+            get => _sharedCredentialsFile.Get();
+            set => _sharedCredentialsFile.Set(value);
+        }
+
         public static class Types
         {
+
+             public class ProviderAssumeRole
+             {
+            /// <summary>
+            /// The external ID the role's trust policy asks for.
+            /// </summary>
+                public string? ExternalId { get; set; } = null!;
+            /// <summary>
+            /// A policy document (JSON) that narrows the role's permissions for this session.
+            /// </summary>
+                public string? Policy { get; set; } = null!;
+            /// <summary>
+            /// The ARN of the RAM role, e.g. `acs:ram::&lt;account&gt;:role/&lt;name&gt;`.
+            /// </summary>
+                public string RoleArn { get; set; }
+            /// <summary>
+            /// The session length in seconds, 900 to 43200 (at most the role's maximum session duration); 0 or unset: 3600.
+            /// </summary>
+                public int? SessionExpiration { get; set; }
+            /// <summary>
+            /// The session name recorded for the role's calls.
+            /// </summary>
+                public string? SessionName { get; set; } = null!;
+            }
+
+             public class ProviderAssumeRoleWithOidc
+             {
+            /// <summary>
+            /// The ARN of the OIDC identity provider, e.g. `acs:ram::&lt;account&gt;:oidc-provider/&lt;name&gt;`.
+            /// </summary>
+                public string OidcProviderArn { get; set; }
+            /// <summary>
+            /// The OIDC token itself. Stored as a secret.
+            /// </summary>
+                public string? OidcToken { get; set; } = null!;
+            /// <summary>
+            /// A file that holds the OIDC token, read again whenever the credentials are renewed.
+            /// </summary>
+                public string? OidcTokenFile { get; set; } = null!;
+            /// <summary>
+            /// A policy document (JSON) that narrows the role's permissions for this session.
+            /// </summary>
+                public string? Policy { get; set; } = null!;
+            /// <summary>
+            /// The ARN of the RAM role, e.g. `acs:ram::&lt;account&gt;:role/&lt;name&gt;`.
+            /// </summary>
+                public string RoleArn { get; set; }
+            /// <summary>
+            /// The session name recorded for the role's calls.
+            /// </summary>
+                public string? RoleSessionName { get; set; } = null!;
+            /// <summary>
+            /// The session length in seconds, 900 to 43200 (at most the role's maximum session duration); 0 or unset: 3600. `durationSeconds` is accepted as another name.
+            /// </summary>
+                public int? SessionExpiration { get; set; }
+            }
 
              public class ProviderEndpoints
              {
@@ -105,6 +261,10 @@ namespace Pulumi.Alicloud
             /// The ECS endpoint. Defaults to `ecs.&lt;region&gt;.aliyuncs.com`; can also be set with `ALICLOUD_ENDPOINT_ECS`.
             /// </summary>
                 public string? Ecs { get; set; } = null!;
+            /// <summary>
+            /// The STS endpoint, used to assume roles (`assumeRole`, `assumeRoleWithOidc`). Defaults to `sts.aliyuncs.com`, or `sts.&lt;region&gt;.aliyuncs.com` with `ALIBABA_CLOUD_STS_REGION`; can also be set with `ALICLOUD_ENDPOINT_STS`.
+            /// </summary>
+                public string? Sts { get; set; } = null!;
             }
         }
     }

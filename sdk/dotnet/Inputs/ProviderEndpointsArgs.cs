@@ -27,6 +27,12 @@ namespace Pulumi.Alicloud.Inputs
         [Input("ecs")]
         public Input<string>? Ecs { get; set; }
 
+        /// <summary>
+        /// The STS endpoint, used to assume roles (`assumeRole`, `assumeRoleWithOidc`). Defaults to `sts.aliyuncs.com`, or `sts.&lt;region&gt;.aliyuncs.com` with `ALIBABA_CLOUD_STS_REGION`; can also be set with `ALICLOUD_ENDPOINT_STS`.
+        /// </summary>
+        [Input("sts")]
+        public Input<string>? Sts { get; set; }
+
         public ProviderEndpointsArgs()
         {
         }

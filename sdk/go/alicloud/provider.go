@@ -11,20 +11,30 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 )
 
-// The provider type for the alicloud package. Credentials are looked up in this order: the provider's `accessKey`/`secretKey`/`securityToken`, the `ALIBABA_CLOUD_*` environment variables, the `ALICLOUD_*` environment variables, then the profile file `~/.aliyun/config.json`.
+// The provider type for the alicloud package. Credentials come from the first source that has them: the provider's own settings (`accessKey`/`secretKey`/`securityToken`, `assumeRoleWithOidc`, `ecsRoleName`, `credentialsUri`), the `ALIBABA_CLOUD_*` then `ALICLOUD_*` environment variables, the OIDC environment variables, the profile file `~/.aliyun/config.json` (or `sharedCredentialsFile`), `~/.alibabacloud/credentials`, the ECS instance metadata service, and `ALIBABA_CLOUD_CREDENTIALS_URI`; `assumeRole` is then applied on top. Every configuration key of the bridged Alibaba Cloud provider is accepted; those that do not apply here are ignored.
 type Provider struct {
 	pulumi.ProviderResourceState
 
 	// The AccessKey ID. Can also be set with `ALIBABA_CLOUD_ACCESS_KEY_ID` or `ALICLOUD_ACCESS_KEY`; otherwise the profile file `~/.aliyun/config.json` is used.
 	AccessKey pulumi.StringPtrOutput `pulumi:"accessKey"`
-	// The name of the profile in `~/.aliyun/config.json` (modes `AK` and `StsToken`) to take credentials and region from. Can also be set with `ALIBABA_CLOUD_PROFILE` or `ALICLOUD_PROFILE`; without it the file's `current` profile is used.
+	// `Domestic` or `International` (any case), as in the bridged provider. It is checked and kept, but changes nothing here: the ECS, ECD and STS endpoints this provider calls are the same for both account types.
+	AccountType pulumi.StringPtrOutput `pulumi:"accountType"`
+	// An http(s) URL that answers credentials as JSON (`Code: Success`, `AccessKeyId`, `AccessKeySecret`, `SecurityToken`, `Expiration`), e.g. a sidecar credentials service.
+	CredentialsUri pulumi.StringPtrOutput `pulumi:"credentialsUri"`
+	// The RAM role attached to the ECS instance this runs on: credentials are taken from the instance metadata service.
+	EcsRoleName pulumi.StringPtrOutput `pulumi:"ecsRoleName"`
+	// The name of the profile to take credentials and region from, in the Alibaba Cloud CLI profile file (`sharedCredentialsFile`, default `~/.aliyun/config.json`). Can also be set with `ALIBABA_CLOUD_PROFILE` or `ALICLOUD_PROFILE`; without it the file's `current` profile is used.
 	Profile pulumi.StringPtrOutput `pulumi:"profile"`
+	// `HTTPS` (the default) or `HTTP`: the scheme used to reach the default endpoints and endpoints given without one (a bare host or `host:port`). Endpoints given as a URL keep their own scheme.
+	Protocol pulumi.StringPtrOutput `pulumi:"protocol"`
 	// The Alibaba Cloud region to manage resources in, e.g. `cn-hangzhou`. Can also be set with the `ALIBABA_CLOUD_REGION_ID` or `ALICLOUD_REGION` environment variable, or taken from the selected profile's `region_id`.
 	Region pulumi.StringPtrOutput `pulumi:"region"`
 	// The AccessKey secret. Can also be set with `ALIBABA_CLOUD_ACCESS_KEY_SECRET` or `ALICLOUD_SECRET_KEY`. Stored as a secret.
 	SecretKey pulumi.StringPtrOutput `pulumi:"secretKey"`
 	// The STS security token that goes with temporary credentials. Can also be set with `ALIBABA_CLOUD_SECURITY_TOKEN` or `ALICLOUD_SECURITY_TOKEN`. Stored as a secret.
 	SecurityToken pulumi.StringPtrOutput `pulumi:"securityToken"`
+	// The path of the Alibaba Cloud CLI profile file to read `profile` from, instead of `~/.aliyun/config.json`.
+	SharedCredentialsFile pulumi.StringPtrOutput `pulumi:"sharedCredentialsFile"`
 }
 
 // NewProvider registers a new resource with the given unique name, arguments, and options.
@@ -82,32 +92,72 @@ func NewProvider(ctx *pulumi.Context,
 type providerArgs struct {
 	// The AccessKey ID. Can also be set with `ALIBABA_CLOUD_ACCESS_KEY_ID` or `ALICLOUD_ACCESS_KEY`; otherwise the profile file `~/.aliyun/config.json` is used.
 	AccessKey *string `pulumi:"accessKey"`
-	// Custom endpoints per service. Each value is a host name (HTTPS is used) or a full `http(s)://host[:port]` URL, e.g. a VPC endpoint or a local emulator.
+	// `Domestic` or `International` (any case), as in the bridged provider. It is checked and kept, but changes nothing here: the ECS, ECD and STS endpoints this provider calls are the same for both account types.
+	AccountType *string `pulumi:"accountType"`
+	// A RAM role to assume (STS AssumeRole) with the credentials found otherwise; every call then uses the role's temporary credentials.
+	AssumeRole *ProviderAssumeRole `pulumi:"assumeRole"`
+	// A RAM role to assume with an OIDC token (STS AssumeRoleWithOIDC), e.g. in a Kubernetes pod with RRSA. Its `oidcToken` is stored as a secret.
+	AssumeRoleWithOidc *ProviderAssumeRoleWithOidc `pulumi:"assumeRoleWithOidc"`
+	// How long, in milliseconds, one request waits for its connection. 0 or unset: the client's default.
+	ClientConnectTimeout *int `pulumi:"clientConnectTimeout"`
+	// How long, in milliseconds, one request waits for its answer. 0 or unset: the client's default.
+	ClientReadTimeout *int `pulumi:"clientReadTimeout"`
+	// An http(s) URL that answers credentials as JSON (`Code: Success`, `AccessKeyId`, `AccessKeySecret`, `SecurityToken`, `Expiration`), e.g. a sidecar credentials service.
+	CredentialsUri *string `pulumi:"credentialsUri"`
+	// The RAM role attached to the ECS instance this runs on: credentials are taken from the instance metadata service.
+	EcsRoleName *string `pulumi:"ecsRoleName"`
+	// Custom endpoints per service, as an object `{ecs, ecd, sts}`. The bridged provider's list form `[{ecs: ..., ecd: ..., sts: ..., <other services>: ...}]` is accepted too, so one `alicloud:endpoints` serves both providers; entries for services this provider does not call are ignored. Each value is a host name or `host:port` (reached with `protocol`, HTTPS by default) or a full `http(s)://host[:port]` URL, e.g. a VPC endpoint or a local emulator.
 	Endpoints *ProviderEndpoints `pulumi:"endpoints"`
-	// The name of the profile in `~/.aliyun/config.json` (modes `AK` and `StsToken`) to take credentials and region from. Can also be set with `ALIBABA_CLOUD_PROFILE` or `ALICLOUD_PROFILE`; without it the file's `current` profile is used.
+	// The longest time, in seconds, one API call spends retrying throttling and transient errors. 0 or unset: retries stop only at the operation's timeout.
+	MaxRetryTimeout *int `pulumi:"maxRetryTimeout"`
+	// The name of the profile to take credentials and region from, in the Alibaba Cloud CLI profile file (`sharedCredentialsFile`, default `~/.aliyun/config.json`). Can also be set with `ALIBABA_CLOUD_PROFILE` or `ALICLOUD_PROFILE`; without it the file's `current` profile is used.
 	Profile *string `pulumi:"profile"`
+	// `HTTPS` (the default) or `HTTP`: the scheme used to reach the default endpoints and endpoints given without one (a bare host or `host:port`). Endpoints given as a URL keep their own scheme.
+	Protocol *string `pulumi:"protocol"`
 	// The Alibaba Cloud region to manage resources in, e.g. `cn-hangzhou`. Can also be set with the `ALIBABA_CLOUD_REGION_ID` or `ALICLOUD_REGION` environment variable, or taken from the selected profile's `region_id`.
 	Region *string `pulumi:"region"`
 	// The AccessKey secret. Can also be set with `ALIBABA_CLOUD_ACCESS_KEY_SECRET` or `ALICLOUD_SECRET_KEY`. Stored as a secret.
 	SecretKey *string `pulumi:"secretKey"`
 	// The STS security token that goes with temporary credentials. Can also be set with `ALIBABA_CLOUD_SECURITY_TOKEN` or `ALICLOUD_SECURITY_TOKEN`. Stored as a secret.
 	SecurityToken *string `pulumi:"securityToken"`
+	// The path of the Alibaba Cloud CLI profile file to read `profile` from, instead of `~/.aliyun/config.json`.
+	SharedCredentialsFile *string `pulumi:"sharedCredentialsFile"`
 }
 
 // The set of arguments for constructing a Provider resource.
 type ProviderArgs struct {
 	// The AccessKey ID. Can also be set with `ALIBABA_CLOUD_ACCESS_KEY_ID` or `ALICLOUD_ACCESS_KEY`; otherwise the profile file `~/.aliyun/config.json` is used.
 	AccessKey pulumi.StringPtrInput
-	// Custom endpoints per service. Each value is a host name (HTTPS is used) or a full `http(s)://host[:port]` URL, e.g. a VPC endpoint or a local emulator.
+	// `Domestic` or `International` (any case), as in the bridged provider. It is checked and kept, but changes nothing here: the ECS, ECD and STS endpoints this provider calls are the same for both account types.
+	AccountType pulumi.StringPtrInput
+	// A RAM role to assume (STS AssumeRole) with the credentials found otherwise; every call then uses the role's temporary credentials.
+	AssumeRole ProviderAssumeRolePtrInput
+	// A RAM role to assume with an OIDC token (STS AssumeRoleWithOIDC), e.g. in a Kubernetes pod with RRSA. Its `oidcToken` is stored as a secret.
+	AssumeRoleWithOidc ProviderAssumeRoleWithOidcPtrInput
+	// How long, in milliseconds, one request waits for its connection. 0 or unset: the client's default.
+	ClientConnectTimeout pulumi.IntPtrInput
+	// How long, in milliseconds, one request waits for its answer. 0 or unset: the client's default.
+	ClientReadTimeout pulumi.IntPtrInput
+	// An http(s) URL that answers credentials as JSON (`Code: Success`, `AccessKeyId`, `AccessKeySecret`, `SecurityToken`, `Expiration`), e.g. a sidecar credentials service.
+	CredentialsUri pulumi.StringPtrInput
+	// The RAM role attached to the ECS instance this runs on: credentials are taken from the instance metadata service.
+	EcsRoleName pulumi.StringPtrInput
+	// Custom endpoints per service, as an object `{ecs, ecd, sts}`. The bridged provider's list form `[{ecs: ..., ecd: ..., sts: ..., <other services>: ...}]` is accepted too, so one `alicloud:endpoints` serves both providers; entries for services this provider does not call are ignored. Each value is a host name or `host:port` (reached with `protocol`, HTTPS by default) or a full `http(s)://host[:port]` URL, e.g. a VPC endpoint or a local emulator.
 	Endpoints ProviderEndpointsPtrInput
-	// The name of the profile in `~/.aliyun/config.json` (modes `AK` and `StsToken`) to take credentials and region from. Can also be set with `ALIBABA_CLOUD_PROFILE` or `ALICLOUD_PROFILE`; without it the file's `current` profile is used.
+	// The longest time, in seconds, one API call spends retrying throttling and transient errors. 0 or unset: retries stop only at the operation's timeout.
+	MaxRetryTimeout pulumi.IntPtrInput
+	// The name of the profile to take credentials and region from, in the Alibaba Cloud CLI profile file (`sharedCredentialsFile`, default `~/.aliyun/config.json`). Can also be set with `ALIBABA_CLOUD_PROFILE` or `ALICLOUD_PROFILE`; without it the file's `current` profile is used.
 	Profile pulumi.StringPtrInput
+	// `HTTPS` (the default) or `HTTP`: the scheme used to reach the default endpoints and endpoints given without one (a bare host or `host:port`). Endpoints given as a URL keep their own scheme.
+	Protocol pulumi.StringPtrInput
 	// The Alibaba Cloud region to manage resources in, e.g. `cn-hangzhou`. Can also be set with the `ALIBABA_CLOUD_REGION_ID` or `ALICLOUD_REGION` environment variable, or taken from the selected profile's `region_id`.
 	Region pulumi.StringPtrInput
 	// The AccessKey secret. Can also be set with `ALIBABA_CLOUD_ACCESS_KEY_SECRET` or `ALICLOUD_SECRET_KEY`. Stored as a secret.
 	SecretKey pulumi.StringPtrInput
 	// The STS security token that goes with temporary credentials. Can also be set with `ALIBABA_CLOUD_SECURITY_TOKEN` or `ALICLOUD_SECURITY_TOKEN`. Stored as a secret.
 	SecurityToken pulumi.StringPtrInput
+	// The path of the Alibaba Cloud CLI profile file to read `profile` from, instead of `~/.aliyun/config.json`.
+	SharedCredentialsFile pulumi.StringPtrInput
 }
 
 func (ProviderArgs) ElementType() reflect.Type {
@@ -152,9 +202,29 @@ func (o ProviderOutput) AccessKey() pulumi.StringPtrOutput {
 	return o.ApplyT(func(v *Provider) pulumi.StringPtrOutput { return v.AccessKey }).(pulumi.StringPtrOutput)
 }
 
-// The name of the profile in `~/.aliyun/config.json` (modes `AK` and `StsToken`) to take credentials and region from. Can also be set with `ALIBABA_CLOUD_PROFILE` or `ALICLOUD_PROFILE`; without it the file's `current` profile is used.
+// `Domestic` or `International` (any case), as in the bridged provider. It is checked and kept, but changes nothing here: the ECS, ECD and STS endpoints this provider calls are the same for both account types.
+func (o ProviderOutput) AccountType() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v *Provider) pulumi.StringPtrOutput { return v.AccountType }).(pulumi.StringPtrOutput)
+}
+
+// An http(s) URL that answers credentials as JSON (`Code: Success`, `AccessKeyId`, `AccessKeySecret`, `SecurityToken`, `Expiration`), e.g. a sidecar credentials service.
+func (o ProviderOutput) CredentialsUri() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v *Provider) pulumi.StringPtrOutput { return v.CredentialsUri }).(pulumi.StringPtrOutput)
+}
+
+// The RAM role attached to the ECS instance this runs on: credentials are taken from the instance metadata service.
+func (o ProviderOutput) EcsRoleName() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v *Provider) pulumi.StringPtrOutput { return v.EcsRoleName }).(pulumi.StringPtrOutput)
+}
+
+// The name of the profile to take credentials and region from, in the Alibaba Cloud CLI profile file (`sharedCredentialsFile`, default `~/.aliyun/config.json`). Can also be set with `ALIBABA_CLOUD_PROFILE` or `ALICLOUD_PROFILE`; without it the file's `current` profile is used.
 func (o ProviderOutput) Profile() pulumi.StringPtrOutput {
 	return o.ApplyT(func(v *Provider) pulumi.StringPtrOutput { return v.Profile }).(pulumi.StringPtrOutput)
+}
+
+// `HTTPS` (the default) or `HTTP`: the scheme used to reach the default endpoints and endpoints given without one (a bare host or `host:port`). Endpoints given as a URL keep their own scheme.
+func (o ProviderOutput) Protocol() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v *Provider) pulumi.StringPtrOutput { return v.Protocol }).(pulumi.StringPtrOutput)
 }
 
 // The Alibaba Cloud region to manage resources in, e.g. `cn-hangzhou`. Can also be set with the `ALIBABA_CLOUD_REGION_ID` or `ALICLOUD_REGION` environment variable, or taken from the selected profile's `region_id`.
@@ -170,6 +240,11 @@ func (o ProviderOutput) SecretKey() pulumi.StringPtrOutput {
 // The STS security token that goes with temporary credentials. Can also be set with `ALIBABA_CLOUD_SECURITY_TOKEN` or `ALICLOUD_SECURITY_TOKEN`. Stored as a secret.
 func (o ProviderOutput) SecurityToken() pulumi.StringPtrOutput {
 	return o.ApplyT(func(v *Provider) pulumi.StringPtrOutput { return v.SecurityToken }).(pulumi.StringPtrOutput)
+}
+
+// The path of the Alibaba Cloud CLI profile file to read `profile` from, instead of `~/.aliyun/config.json`.
+func (o ProviderOutput) SharedCredentialsFile() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v *Provider) pulumi.StringPtrOutput { return v.SharedCredentialsFile }).(pulumi.StringPtrOutput)
 }
 
 func init() {

@@ -13,12 +13,484 @@ import (
 
 var _ = internal.GetEnvOrDefault
 
+// A RAM role to assume on top of the credentials found otherwise.
+type ProviderAssumeRole struct {
+	// The external ID the role's trust policy asks for.
+	ExternalId *string `pulumi:"externalId"`
+	// A policy document (JSON) that narrows the role's permissions for this session.
+	Policy *string `pulumi:"policy"`
+	// The ARN of the RAM role, e.g. `acs:ram::<account>:role/<name>`.
+	RoleArn string `pulumi:"roleArn"`
+	// The session length in seconds, 900 to 43200 (at most the role's maximum session duration); 0 or unset: 3600.
+	SessionExpiration *int `pulumi:"sessionExpiration"`
+	// The session name recorded for the role's calls.
+	SessionName *string `pulumi:"sessionName"`
+}
+
+// ProviderAssumeRoleInput is an input type that accepts ProviderAssumeRoleArgs and ProviderAssumeRoleOutput values.
+// You can construct a concrete instance of `ProviderAssumeRoleInput` via:
+//
+//	ProviderAssumeRoleArgs{...}
+type ProviderAssumeRoleInput interface {
+	pulumi.Input
+
+	ToProviderAssumeRoleOutput() ProviderAssumeRoleOutput
+	ToProviderAssumeRoleOutputWithContext(context.Context) ProviderAssumeRoleOutput
+}
+
+// A RAM role to assume on top of the credentials found otherwise.
+type ProviderAssumeRoleArgs struct {
+	// The external ID the role's trust policy asks for.
+	ExternalId pulumi.StringPtrInput `pulumi:"externalId"`
+	// A policy document (JSON) that narrows the role's permissions for this session.
+	Policy pulumi.StringPtrInput `pulumi:"policy"`
+	// The ARN of the RAM role, e.g. `acs:ram::<account>:role/<name>`.
+	RoleArn pulumi.StringInput `pulumi:"roleArn"`
+	// The session length in seconds, 900 to 43200 (at most the role's maximum session duration); 0 or unset: 3600.
+	SessionExpiration pulumi.IntPtrInput `pulumi:"sessionExpiration"`
+	// The session name recorded for the role's calls.
+	SessionName pulumi.StringPtrInput `pulumi:"sessionName"`
+}
+
+func (ProviderAssumeRoleArgs) ElementType() reflect.Type {
+	return reflect.TypeOf((*ProviderAssumeRole)(nil)).Elem()
+}
+
+func (i ProviderAssumeRoleArgs) ToProviderAssumeRoleOutput() ProviderAssumeRoleOutput {
+	return i.ToProviderAssumeRoleOutputWithContext(context.Background())
+}
+
+func (i ProviderAssumeRoleArgs) ToProviderAssumeRoleOutputWithContext(ctx context.Context) ProviderAssumeRoleOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(ProviderAssumeRoleOutput)
+}
+
+func (i ProviderAssumeRoleArgs) ToProviderAssumeRolePtrOutput() ProviderAssumeRolePtrOutput {
+	return i.ToProviderAssumeRolePtrOutputWithContext(context.Background())
+}
+
+func (i ProviderAssumeRoleArgs) ToProviderAssumeRolePtrOutputWithContext(ctx context.Context) ProviderAssumeRolePtrOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(ProviderAssumeRoleOutput).ToProviderAssumeRolePtrOutputWithContext(ctx)
+}
+
+// ProviderAssumeRolePtrInput is an input type that accepts ProviderAssumeRoleArgs, ProviderAssumeRolePtr and ProviderAssumeRolePtrOutput values.
+// You can construct a concrete instance of `ProviderAssumeRolePtrInput` via:
+//
+//	        ProviderAssumeRoleArgs{...}
+//
+//	or:
+//
+//	        nil
+type ProviderAssumeRolePtrInput interface {
+	pulumi.Input
+
+	ToProviderAssumeRolePtrOutput() ProviderAssumeRolePtrOutput
+	ToProviderAssumeRolePtrOutputWithContext(context.Context) ProviderAssumeRolePtrOutput
+}
+
+type providerAssumeRolePtrType ProviderAssumeRoleArgs
+
+func ProviderAssumeRolePtr(v *ProviderAssumeRoleArgs) ProviderAssumeRolePtrInput {
+	return (*providerAssumeRolePtrType)(v)
+}
+
+func (*providerAssumeRolePtrType) ElementType() reflect.Type {
+	return reflect.TypeOf((**ProviderAssumeRole)(nil)).Elem()
+}
+
+func (i *providerAssumeRolePtrType) ToProviderAssumeRolePtrOutput() ProviderAssumeRolePtrOutput {
+	return i.ToProviderAssumeRolePtrOutputWithContext(context.Background())
+}
+
+func (i *providerAssumeRolePtrType) ToProviderAssumeRolePtrOutputWithContext(ctx context.Context) ProviderAssumeRolePtrOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(ProviderAssumeRolePtrOutput)
+}
+
+// A RAM role to assume on top of the credentials found otherwise.
+type ProviderAssumeRoleOutput struct{ *pulumi.OutputState }
+
+func (ProviderAssumeRoleOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((*ProviderAssumeRole)(nil)).Elem()
+}
+
+func (o ProviderAssumeRoleOutput) ToProviderAssumeRoleOutput() ProviderAssumeRoleOutput {
+	return o
+}
+
+func (o ProviderAssumeRoleOutput) ToProviderAssumeRoleOutputWithContext(ctx context.Context) ProviderAssumeRoleOutput {
+	return o
+}
+
+func (o ProviderAssumeRoleOutput) ToProviderAssumeRolePtrOutput() ProviderAssumeRolePtrOutput {
+	return o.ToProviderAssumeRolePtrOutputWithContext(context.Background())
+}
+
+func (o ProviderAssumeRoleOutput) ToProviderAssumeRolePtrOutputWithContext(ctx context.Context) ProviderAssumeRolePtrOutput {
+	return o.ApplyTWithContext(ctx, func(_ context.Context, v ProviderAssumeRole) *ProviderAssumeRole {
+		return &v
+	}).(ProviderAssumeRolePtrOutput)
+}
+
+// The external ID the role's trust policy asks for.
+func (o ProviderAssumeRoleOutput) ExternalId() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v ProviderAssumeRole) *string { return v.ExternalId }).(pulumi.StringPtrOutput)
+}
+
+// A policy document (JSON) that narrows the role's permissions for this session.
+func (o ProviderAssumeRoleOutput) Policy() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v ProviderAssumeRole) *string { return v.Policy }).(pulumi.StringPtrOutput)
+}
+
+// The ARN of the RAM role, e.g. `acs:ram::<account>:role/<name>`.
+func (o ProviderAssumeRoleOutput) RoleArn() pulumi.StringOutput {
+	return o.ApplyT(func(v ProviderAssumeRole) string { return v.RoleArn }).(pulumi.StringOutput)
+}
+
+// The session length in seconds, 900 to 43200 (at most the role's maximum session duration); 0 or unset: 3600.
+func (o ProviderAssumeRoleOutput) SessionExpiration() pulumi.IntPtrOutput {
+	return o.ApplyT(func(v ProviderAssumeRole) *int { return v.SessionExpiration }).(pulumi.IntPtrOutput)
+}
+
+// The session name recorded for the role's calls.
+func (o ProviderAssumeRoleOutput) SessionName() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v ProviderAssumeRole) *string { return v.SessionName }).(pulumi.StringPtrOutput)
+}
+
+type ProviderAssumeRolePtrOutput struct{ *pulumi.OutputState }
+
+func (ProviderAssumeRolePtrOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((**ProviderAssumeRole)(nil)).Elem()
+}
+
+func (o ProviderAssumeRolePtrOutput) ToProviderAssumeRolePtrOutput() ProviderAssumeRolePtrOutput {
+	return o
+}
+
+func (o ProviderAssumeRolePtrOutput) ToProviderAssumeRolePtrOutputWithContext(ctx context.Context) ProviderAssumeRolePtrOutput {
+	return o
+}
+
+func (o ProviderAssumeRolePtrOutput) Elem() ProviderAssumeRoleOutput {
+	return o.ApplyT(func(v *ProviderAssumeRole) ProviderAssumeRole {
+		if v != nil {
+			return *v
+		}
+		var ret ProviderAssumeRole
+		return ret
+	}).(ProviderAssumeRoleOutput)
+}
+
+// The external ID the role's trust policy asks for.
+func (o ProviderAssumeRolePtrOutput) ExternalId() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v *ProviderAssumeRole) *string {
+		if v == nil {
+			return nil
+		}
+		return v.ExternalId
+	}).(pulumi.StringPtrOutput)
+}
+
+// A policy document (JSON) that narrows the role's permissions for this session.
+func (o ProviderAssumeRolePtrOutput) Policy() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v *ProviderAssumeRole) *string {
+		if v == nil {
+			return nil
+		}
+		return v.Policy
+	}).(pulumi.StringPtrOutput)
+}
+
+// The ARN of the RAM role, e.g. `acs:ram::<account>:role/<name>`.
+func (o ProviderAssumeRolePtrOutput) RoleArn() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v *ProviderAssumeRole) *string {
+		if v == nil {
+			return nil
+		}
+		return &v.RoleArn
+	}).(pulumi.StringPtrOutput)
+}
+
+// The session length in seconds, 900 to 43200 (at most the role's maximum session duration); 0 or unset: 3600.
+func (o ProviderAssumeRolePtrOutput) SessionExpiration() pulumi.IntPtrOutput {
+	return o.ApplyT(func(v *ProviderAssumeRole) *int {
+		if v == nil {
+			return nil
+		}
+		return v.SessionExpiration
+	}).(pulumi.IntPtrOutput)
+}
+
+// The session name recorded for the role's calls.
+func (o ProviderAssumeRolePtrOutput) SessionName() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v *ProviderAssumeRole) *string {
+		if v == nil {
+			return nil
+		}
+		return v.SessionName
+	}).(pulumi.StringPtrOutput)
+}
+
+// A RAM role to assume with an OIDC token.
+type ProviderAssumeRoleWithOidc struct {
+	// The ARN of the OIDC identity provider, e.g. `acs:ram::<account>:oidc-provider/<name>`.
+	OidcProviderArn string `pulumi:"oidcProviderArn"`
+	// The OIDC token itself. Stored as a secret.
+	OidcToken *string `pulumi:"oidcToken"`
+	// A file that holds the OIDC token, read again whenever the credentials are renewed.
+	OidcTokenFile *string `pulumi:"oidcTokenFile"`
+	// A policy document (JSON) that narrows the role's permissions for this session.
+	Policy *string `pulumi:"policy"`
+	// The ARN of the RAM role, e.g. `acs:ram::<account>:role/<name>`.
+	RoleArn string `pulumi:"roleArn"`
+	// The session name recorded for the role's calls.
+	RoleSessionName *string `pulumi:"roleSessionName"`
+	// The session length in seconds, 900 to 43200 (at most the role's maximum session duration); 0 or unset: 3600. `durationSeconds` is accepted as another name.
+	SessionExpiration *int `pulumi:"sessionExpiration"`
+}
+
+// ProviderAssumeRoleWithOidcInput is an input type that accepts ProviderAssumeRoleWithOidcArgs and ProviderAssumeRoleWithOidcOutput values.
+// You can construct a concrete instance of `ProviderAssumeRoleWithOidcInput` via:
+//
+//	ProviderAssumeRoleWithOidcArgs{...}
+type ProviderAssumeRoleWithOidcInput interface {
+	pulumi.Input
+
+	ToProviderAssumeRoleWithOidcOutput() ProviderAssumeRoleWithOidcOutput
+	ToProviderAssumeRoleWithOidcOutputWithContext(context.Context) ProviderAssumeRoleWithOidcOutput
+}
+
+// A RAM role to assume with an OIDC token.
+type ProviderAssumeRoleWithOidcArgs struct {
+	// The ARN of the OIDC identity provider, e.g. `acs:ram::<account>:oidc-provider/<name>`.
+	OidcProviderArn pulumi.StringInput `pulumi:"oidcProviderArn"`
+	// The OIDC token itself. Stored as a secret.
+	OidcToken pulumi.StringPtrInput `pulumi:"oidcToken"`
+	// A file that holds the OIDC token, read again whenever the credentials are renewed.
+	OidcTokenFile pulumi.StringPtrInput `pulumi:"oidcTokenFile"`
+	// A policy document (JSON) that narrows the role's permissions for this session.
+	Policy pulumi.StringPtrInput `pulumi:"policy"`
+	// The ARN of the RAM role, e.g. `acs:ram::<account>:role/<name>`.
+	RoleArn pulumi.StringInput `pulumi:"roleArn"`
+	// The session name recorded for the role's calls.
+	RoleSessionName pulumi.StringPtrInput `pulumi:"roleSessionName"`
+	// The session length in seconds, 900 to 43200 (at most the role's maximum session duration); 0 or unset: 3600. `durationSeconds` is accepted as another name.
+	SessionExpiration pulumi.IntPtrInput `pulumi:"sessionExpiration"`
+}
+
+func (ProviderAssumeRoleWithOidcArgs) ElementType() reflect.Type {
+	return reflect.TypeOf((*ProviderAssumeRoleWithOidc)(nil)).Elem()
+}
+
+func (i ProviderAssumeRoleWithOidcArgs) ToProviderAssumeRoleWithOidcOutput() ProviderAssumeRoleWithOidcOutput {
+	return i.ToProviderAssumeRoleWithOidcOutputWithContext(context.Background())
+}
+
+func (i ProviderAssumeRoleWithOidcArgs) ToProviderAssumeRoleWithOidcOutputWithContext(ctx context.Context) ProviderAssumeRoleWithOidcOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(ProviderAssumeRoleWithOidcOutput)
+}
+
+func (i ProviderAssumeRoleWithOidcArgs) ToProviderAssumeRoleWithOidcPtrOutput() ProviderAssumeRoleWithOidcPtrOutput {
+	return i.ToProviderAssumeRoleWithOidcPtrOutputWithContext(context.Background())
+}
+
+func (i ProviderAssumeRoleWithOidcArgs) ToProviderAssumeRoleWithOidcPtrOutputWithContext(ctx context.Context) ProviderAssumeRoleWithOidcPtrOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(ProviderAssumeRoleWithOidcOutput).ToProviderAssumeRoleWithOidcPtrOutputWithContext(ctx)
+}
+
+// ProviderAssumeRoleWithOidcPtrInput is an input type that accepts ProviderAssumeRoleWithOidcArgs, ProviderAssumeRoleWithOidcPtr and ProviderAssumeRoleWithOidcPtrOutput values.
+// You can construct a concrete instance of `ProviderAssumeRoleWithOidcPtrInput` via:
+//
+//	        ProviderAssumeRoleWithOidcArgs{...}
+//
+//	or:
+//
+//	        nil
+type ProviderAssumeRoleWithOidcPtrInput interface {
+	pulumi.Input
+
+	ToProviderAssumeRoleWithOidcPtrOutput() ProviderAssumeRoleWithOidcPtrOutput
+	ToProviderAssumeRoleWithOidcPtrOutputWithContext(context.Context) ProviderAssumeRoleWithOidcPtrOutput
+}
+
+type providerAssumeRoleWithOidcPtrType ProviderAssumeRoleWithOidcArgs
+
+func ProviderAssumeRoleWithOidcPtr(v *ProviderAssumeRoleWithOidcArgs) ProviderAssumeRoleWithOidcPtrInput {
+	return (*providerAssumeRoleWithOidcPtrType)(v)
+}
+
+func (*providerAssumeRoleWithOidcPtrType) ElementType() reflect.Type {
+	return reflect.TypeOf((**ProviderAssumeRoleWithOidc)(nil)).Elem()
+}
+
+func (i *providerAssumeRoleWithOidcPtrType) ToProviderAssumeRoleWithOidcPtrOutput() ProviderAssumeRoleWithOidcPtrOutput {
+	return i.ToProviderAssumeRoleWithOidcPtrOutputWithContext(context.Background())
+}
+
+func (i *providerAssumeRoleWithOidcPtrType) ToProviderAssumeRoleWithOidcPtrOutputWithContext(ctx context.Context) ProviderAssumeRoleWithOidcPtrOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(ProviderAssumeRoleWithOidcPtrOutput)
+}
+
+// A RAM role to assume with an OIDC token.
+type ProviderAssumeRoleWithOidcOutput struct{ *pulumi.OutputState }
+
+func (ProviderAssumeRoleWithOidcOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((*ProviderAssumeRoleWithOidc)(nil)).Elem()
+}
+
+func (o ProviderAssumeRoleWithOidcOutput) ToProviderAssumeRoleWithOidcOutput() ProviderAssumeRoleWithOidcOutput {
+	return o
+}
+
+func (o ProviderAssumeRoleWithOidcOutput) ToProviderAssumeRoleWithOidcOutputWithContext(ctx context.Context) ProviderAssumeRoleWithOidcOutput {
+	return o
+}
+
+func (o ProviderAssumeRoleWithOidcOutput) ToProviderAssumeRoleWithOidcPtrOutput() ProviderAssumeRoleWithOidcPtrOutput {
+	return o.ToProviderAssumeRoleWithOidcPtrOutputWithContext(context.Background())
+}
+
+func (o ProviderAssumeRoleWithOidcOutput) ToProviderAssumeRoleWithOidcPtrOutputWithContext(ctx context.Context) ProviderAssumeRoleWithOidcPtrOutput {
+	return o.ApplyTWithContext(ctx, func(_ context.Context, v ProviderAssumeRoleWithOidc) *ProviderAssumeRoleWithOidc {
+		return &v
+	}).(ProviderAssumeRoleWithOidcPtrOutput)
+}
+
+// The ARN of the OIDC identity provider, e.g. `acs:ram::<account>:oidc-provider/<name>`.
+func (o ProviderAssumeRoleWithOidcOutput) OidcProviderArn() pulumi.StringOutput {
+	return o.ApplyT(func(v ProviderAssumeRoleWithOidc) string { return v.OidcProviderArn }).(pulumi.StringOutput)
+}
+
+// The OIDC token itself. Stored as a secret.
+func (o ProviderAssumeRoleWithOidcOutput) OidcToken() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v ProviderAssumeRoleWithOidc) *string { return v.OidcToken }).(pulumi.StringPtrOutput)
+}
+
+// A file that holds the OIDC token, read again whenever the credentials are renewed.
+func (o ProviderAssumeRoleWithOidcOutput) OidcTokenFile() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v ProviderAssumeRoleWithOidc) *string { return v.OidcTokenFile }).(pulumi.StringPtrOutput)
+}
+
+// A policy document (JSON) that narrows the role's permissions for this session.
+func (o ProviderAssumeRoleWithOidcOutput) Policy() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v ProviderAssumeRoleWithOidc) *string { return v.Policy }).(pulumi.StringPtrOutput)
+}
+
+// The ARN of the RAM role, e.g. `acs:ram::<account>:role/<name>`.
+func (o ProviderAssumeRoleWithOidcOutput) RoleArn() pulumi.StringOutput {
+	return o.ApplyT(func(v ProviderAssumeRoleWithOidc) string { return v.RoleArn }).(pulumi.StringOutput)
+}
+
+// The session name recorded for the role's calls.
+func (o ProviderAssumeRoleWithOidcOutput) RoleSessionName() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v ProviderAssumeRoleWithOidc) *string { return v.RoleSessionName }).(pulumi.StringPtrOutput)
+}
+
+// The session length in seconds, 900 to 43200 (at most the role's maximum session duration); 0 or unset: 3600. `durationSeconds` is accepted as another name.
+func (o ProviderAssumeRoleWithOidcOutput) SessionExpiration() pulumi.IntPtrOutput {
+	return o.ApplyT(func(v ProviderAssumeRoleWithOidc) *int { return v.SessionExpiration }).(pulumi.IntPtrOutput)
+}
+
+type ProviderAssumeRoleWithOidcPtrOutput struct{ *pulumi.OutputState }
+
+func (ProviderAssumeRoleWithOidcPtrOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((**ProviderAssumeRoleWithOidc)(nil)).Elem()
+}
+
+func (o ProviderAssumeRoleWithOidcPtrOutput) ToProviderAssumeRoleWithOidcPtrOutput() ProviderAssumeRoleWithOidcPtrOutput {
+	return o
+}
+
+func (o ProviderAssumeRoleWithOidcPtrOutput) ToProviderAssumeRoleWithOidcPtrOutputWithContext(ctx context.Context) ProviderAssumeRoleWithOidcPtrOutput {
+	return o
+}
+
+func (o ProviderAssumeRoleWithOidcPtrOutput) Elem() ProviderAssumeRoleWithOidcOutput {
+	return o.ApplyT(func(v *ProviderAssumeRoleWithOidc) ProviderAssumeRoleWithOidc {
+		if v != nil {
+			return *v
+		}
+		var ret ProviderAssumeRoleWithOidc
+		return ret
+	}).(ProviderAssumeRoleWithOidcOutput)
+}
+
+// The ARN of the OIDC identity provider, e.g. `acs:ram::<account>:oidc-provider/<name>`.
+func (o ProviderAssumeRoleWithOidcPtrOutput) OidcProviderArn() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v *ProviderAssumeRoleWithOidc) *string {
+		if v == nil {
+			return nil
+		}
+		return &v.OidcProviderArn
+	}).(pulumi.StringPtrOutput)
+}
+
+// The OIDC token itself. Stored as a secret.
+func (o ProviderAssumeRoleWithOidcPtrOutput) OidcToken() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v *ProviderAssumeRoleWithOidc) *string {
+		if v == nil {
+			return nil
+		}
+		return v.OidcToken
+	}).(pulumi.StringPtrOutput)
+}
+
+// A file that holds the OIDC token, read again whenever the credentials are renewed.
+func (o ProviderAssumeRoleWithOidcPtrOutput) OidcTokenFile() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v *ProviderAssumeRoleWithOidc) *string {
+		if v == nil {
+			return nil
+		}
+		return v.OidcTokenFile
+	}).(pulumi.StringPtrOutput)
+}
+
+// A policy document (JSON) that narrows the role's permissions for this session.
+func (o ProviderAssumeRoleWithOidcPtrOutput) Policy() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v *ProviderAssumeRoleWithOidc) *string {
+		if v == nil {
+			return nil
+		}
+		return v.Policy
+	}).(pulumi.StringPtrOutput)
+}
+
+// The ARN of the RAM role, e.g. `acs:ram::<account>:role/<name>`.
+func (o ProviderAssumeRoleWithOidcPtrOutput) RoleArn() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v *ProviderAssumeRoleWithOidc) *string {
+		if v == nil {
+			return nil
+		}
+		return &v.RoleArn
+	}).(pulumi.StringPtrOutput)
+}
+
+// The session name recorded for the role's calls.
+func (o ProviderAssumeRoleWithOidcPtrOutput) RoleSessionName() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v *ProviderAssumeRoleWithOidc) *string {
+		if v == nil {
+			return nil
+		}
+		return v.RoleSessionName
+	}).(pulumi.StringPtrOutput)
+}
+
+// The session length in seconds, 900 to 43200 (at most the role's maximum session duration); 0 or unset: 3600. `durationSeconds` is accepted as another name.
+func (o ProviderAssumeRoleWithOidcPtrOutput) SessionExpiration() pulumi.IntPtrOutput {
+	return o.ApplyT(func(v *ProviderAssumeRoleWithOidc) *int {
+		if v == nil {
+			return nil
+		}
+		return v.SessionExpiration
+	}).(pulumi.IntPtrOutput)
+}
+
 // Service endpoint overrides.
 type ProviderEndpoints struct {
 	// The Elastic Cloud Desktop endpoint. Defaults to `ecd.<region>.aliyuncs.com`; can also be set with `ALICLOUD_ENDPOINT_ECD`.
 	Ecd *string `pulumi:"ecd"`
 	// The ECS endpoint. Defaults to `ecs.<region>.aliyuncs.com`; can also be set with `ALICLOUD_ENDPOINT_ECS`.
 	Ecs *string `pulumi:"ecs"`
+	// The STS endpoint, used to assume roles (`assumeRole`, `assumeRoleWithOidc`). Defaults to `sts.aliyuncs.com`, or `sts.<region>.aliyuncs.com` with `ALIBABA_CLOUD_STS_REGION`; can also be set with `ALICLOUD_ENDPOINT_STS`.
+	Sts *string `pulumi:"sts"`
 }
 
 // ProviderEndpointsInput is an input type that accepts ProviderEndpointsArgs and ProviderEndpointsOutput values.
@@ -38,6 +510,8 @@ type ProviderEndpointsArgs struct {
 	Ecd pulumi.StringPtrInput `pulumi:"ecd"`
 	// The ECS endpoint. Defaults to `ecs.<region>.aliyuncs.com`; can also be set with `ALICLOUD_ENDPOINT_ECS`.
 	Ecs pulumi.StringPtrInput `pulumi:"ecs"`
+	// The STS endpoint, used to assume roles (`assumeRole`, `assumeRoleWithOidc`). Defaults to `sts.aliyuncs.com`, or `sts.<region>.aliyuncs.com` with `ALIBABA_CLOUD_STS_REGION`; can also be set with `ALICLOUD_ENDPOINT_STS`.
+	Sts pulumi.StringPtrInput `pulumi:"sts"`
 }
 
 func (ProviderEndpointsArgs) ElementType() reflect.Type {
@@ -128,6 +602,11 @@ func (o ProviderEndpointsOutput) Ecs() pulumi.StringPtrOutput {
 	return o.ApplyT(func(v ProviderEndpoints) *string { return v.Ecs }).(pulumi.StringPtrOutput)
 }
 
+// The STS endpoint, used to assume roles (`assumeRole`, `assumeRoleWithOidc`). Defaults to `sts.aliyuncs.com`, or `sts.<region>.aliyuncs.com` with `ALIBABA_CLOUD_STS_REGION`; can also be set with `ALICLOUD_ENDPOINT_STS`.
+func (o ProviderEndpointsOutput) Sts() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v ProviderEndpoints) *string { return v.Sts }).(pulumi.StringPtrOutput)
+}
+
 type ProviderEndpointsPtrOutput struct{ *pulumi.OutputState }
 
 func (ProviderEndpointsPtrOutput) ElementType() reflect.Type {
@@ -172,9 +651,27 @@ func (o ProviderEndpointsPtrOutput) Ecs() pulumi.StringPtrOutput {
 	}).(pulumi.StringPtrOutput)
 }
 
+// The STS endpoint, used to assume roles (`assumeRole`, `assumeRoleWithOidc`). Defaults to `sts.aliyuncs.com`, or `sts.<region>.aliyuncs.com` with `ALIBABA_CLOUD_STS_REGION`; can also be set with `ALICLOUD_ENDPOINT_STS`.
+func (o ProviderEndpointsPtrOutput) Sts() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v *ProviderEndpoints) *string {
+		if v == nil {
+			return nil
+		}
+		return v.Sts
+	}).(pulumi.StringPtrOutput)
+}
+
 func init() {
+	pulumi.RegisterInputType(reflect.TypeOf((*ProviderAssumeRoleInput)(nil)).Elem(), ProviderAssumeRoleArgs{})
+	pulumi.RegisterInputType(reflect.TypeOf((*ProviderAssumeRolePtrInput)(nil)).Elem(), ProviderAssumeRoleArgs{})
+	pulumi.RegisterInputType(reflect.TypeOf((*ProviderAssumeRoleWithOidcInput)(nil)).Elem(), ProviderAssumeRoleWithOidcArgs{})
+	pulumi.RegisterInputType(reflect.TypeOf((*ProviderAssumeRoleWithOidcPtrInput)(nil)).Elem(), ProviderAssumeRoleWithOidcArgs{})
 	pulumi.RegisterInputType(reflect.TypeOf((*ProviderEndpointsInput)(nil)).Elem(), ProviderEndpointsArgs{})
 	pulumi.RegisterInputType(reflect.TypeOf((*ProviderEndpointsPtrInput)(nil)).Elem(), ProviderEndpointsArgs{})
+	pulumi.RegisterOutputType(ProviderAssumeRoleOutput{})
+	pulumi.RegisterOutputType(ProviderAssumeRolePtrOutput{})
+	pulumi.RegisterOutputType(ProviderAssumeRoleWithOidcOutput{})
+	pulumi.RegisterOutputType(ProviderAssumeRoleWithOidcPtrOutput{})
 	pulumi.RegisterOutputType(ProviderEndpointsOutput{})
 	pulumi.RegisterOutputType(ProviderEndpointsPtrOutput{})
 }

@@ -21,7 +21,84 @@ Object.defineProperty(exports, "accessKey", {
 });
 
 /**
- * Custom endpoints per service. Each value is a host name (HTTPS is used) or a full `http(s)://host[:port]` URL, e.g. a VPC endpoint or a local emulator.
+ * `Domestic` or `International` (any case), as in the bridged provider. It is checked and kept, but changes nothing here: the ECS, ECD and STS endpoints this provider calls are the same for both account types.
+ */
+export declare const accountType: string | undefined;
+Object.defineProperty(exports, "accountType", {
+    get() {
+        return __config.get("accountType");
+    },
+    enumerable: true,
+});
+
+/**
+ * A RAM role to assume (STS AssumeRole) with the credentials found otherwise; every call then uses the role's temporary credentials.
+ */
+export declare const assumeRole: outputs.ProviderAssumeRole | undefined;
+Object.defineProperty(exports, "assumeRole", {
+    get() {
+        return __config.getObject<outputs.ProviderAssumeRole>("assumeRole");
+    },
+    enumerable: true,
+});
+
+/**
+ * A RAM role to assume with an OIDC token (STS AssumeRoleWithOIDC), e.g. in a Kubernetes pod with RRSA. Its `oidcToken` is stored as a secret.
+ */
+export declare const assumeRoleWithOidc: outputs.ProviderAssumeRoleWithOidc | undefined;
+Object.defineProperty(exports, "assumeRoleWithOidc", {
+    get() {
+        return __config.getObject<outputs.ProviderAssumeRoleWithOidc>("assumeRoleWithOidc");
+    },
+    enumerable: true,
+});
+
+/**
+ * How long, in milliseconds, one request waits for its connection. 0 or unset: the client's default.
+ */
+export declare const clientConnectTimeout: number | undefined;
+Object.defineProperty(exports, "clientConnectTimeout", {
+    get() {
+        return __config.getObject<number>("clientConnectTimeout");
+    },
+    enumerable: true,
+});
+
+/**
+ * How long, in milliseconds, one request waits for its answer. 0 or unset: the client's default.
+ */
+export declare const clientReadTimeout: number | undefined;
+Object.defineProperty(exports, "clientReadTimeout", {
+    get() {
+        return __config.getObject<number>("clientReadTimeout");
+    },
+    enumerable: true,
+});
+
+/**
+ * An http(s) URL that answers credentials as JSON (`Code: Success`, `AccessKeyId`, `AccessKeySecret`, `SecurityToken`, `Expiration`), e.g. a sidecar credentials service.
+ */
+export declare const credentialsUri: string | undefined;
+Object.defineProperty(exports, "credentialsUri", {
+    get() {
+        return __config.get("credentialsUri");
+    },
+    enumerable: true,
+});
+
+/**
+ * The RAM role attached to the ECS instance this runs on: credentials are taken from the instance metadata service.
+ */
+export declare const ecsRoleName: string | undefined;
+Object.defineProperty(exports, "ecsRoleName", {
+    get() {
+        return __config.get("ecsRoleName");
+    },
+    enumerable: true,
+});
+
+/**
+ * Custom endpoints per service, as an object `{ecs, ecd, sts}`. The bridged provider's list form `[{ecs: ..., ecd: ..., sts: ..., <other services>: ...}]` is accepted too, so one `alicloud:endpoints` serves both providers; entries for services this provider does not call are ignored. Each value is a host name or `host:port` (reached with `protocol`, HTTPS by default) or a full `http(s)://host[:port]` URL, e.g. a VPC endpoint or a local emulator.
  */
 export declare const endpoints: outputs.ProviderEndpoints | undefined;
 Object.defineProperty(exports, "endpoints", {
@@ -32,12 +109,34 @@ Object.defineProperty(exports, "endpoints", {
 });
 
 /**
- * The name of the profile in `~/.aliyun/config.json` (modes `AK` and `StsToken`) to take credentials and region from. Can also be set with `ALIBABA_CLOUD_PROFILE` or `ALICLOUD_PROFILE`; without it the file's `current` profile is used.
+ * The longest time, in seconds, one API call spends retrying throttling and transient errors. 0 or unset: retries stop only at the operation's timeout.
+ */
+export declare const maxRetryTimeout: number | undefined;
+Object.defineProperty(exports, "maxRetryTimeout", {
+    get() {
+        return __config.getObject<number>("maxRetryTimeout");
+    },
+    enumerable: true,
+});
+
+/**
+ * The name of the profile to take credentials and region from, in the Alibaba Cloud CLI profile file (`sharedCredentialsFile`, default `~/.aliyun/config.json`). Can also be set with `ALIBABA_CLOUD_PROFILE` or `ALICLOUD_PROFILE`; without it the file's `current` profile is used.
  */
 export declare const profile: string | undefined;
 Object.defineProperty(exports, "profile", {
     get() {
         return __config.get("profile") ?? utilities.getEnv("ALIBABA_CLOUD_PROFILE", "ALICLOUD_PROFILE");
+    },
+    enumerable: true,
+});
+
+/**
+ * `HTTPS` (the default) or `HTTP`: the scheme used to reach the default endpoints and endpoints given without one (a bare host or `host:port`). Endpoints given as a URL keep their own scheme.
+ */
+export declare const protocol: string | undefined;
+Object.defineProperty(exports, "protocol", {
+    get() {
+        return __config.get("protocol");
     },
     enumerable: true,
 });
@@ -71,6 +170,17 @@ export declare const securityToken: string | undefined;
 Object.defineProperty(exports, "securityToken", {
     get() {
         return __config.get("securityToken") ?? utilities.getEnv("ALIBABA_CLOUD_SECURITY_TOKEN", "ALICLOUD_SECURITY_TOKEN");
+    },
+    enumerable: true,
+});
+
+/**
+ * The path of the Alibaba Cloud CLI profile file to read `profile` from, instead of `~/.aliyun/config.json`.
+ */
+export declare const sharedCredentialsFile: string | undefined;
+Object.defineProperty(exports, "sharedCredentialsFile", {
+    get() {
+        return __config.get("sharedCredentialsFile");
     },
     enumerable: true,
 });

@@ -6,6 +6,66 @@ import * as inputs from "../types/input";
 import * as outputs from "../types/output";
 
 /**
+ * A RAM role to assume on top of the credentials found otherwise.
+ */
+export interface ProviderAssumeRoleArgs {
+    /**
+     * The external ID the role's trust policy asks for.
+     */
+    externalId?: pulumi.Input<string>;
+    /**
+     * A policy document (JSON) that narrows the role's permissions for this session.
+     */
+    policy?: pulumi.Input<string>;
+    /**
+     * The ARN of the RAM role, e.g. `acs:ram::<account>:role/<name>`.
+     */
+    roleArn: pulumi.Input<string>;
+    /**
+     * The session length in seconds, 900 to 43200 (at most the role's maximum session duration); 0 or unset: 3600.
+     */
+    sessionExpiration?: pulumi.Input<number>;
+    /**
+     * The session name recorded for the role's calls.
+     */
+    sessionName?: pulumi.Input<string>;
+}
+
+/**
+ * A RAM role to assume with an OIDC token.
+ */
+export interface ProviderAssumeRoleWithOidcArgs {
+    /**
+     * The ARN of the OIDC identity provider, e.g. `acs:ram::<account>:oidc-provider/<name>`.
+     */
+    oidcProviderArn: pulumi.Input<string>;
+    /**
+     * The OIDC token itself. Stored as a secret.
+     */
+    oidcToken?: pulumi.Input<string>;
+    /**
+     * A file that holds the OIDC token, read again whenever the credentials are renewed.
+     */
+    oidcTokenFile?: pulumi.Input<string>;
+    /**
+     * A policy document (JSON) that narrows the role's permissions for this session.
+     */
+    policy?: pulumi.Input<string>;
+    /**
+     * The ARN of the RAM role, e.g. `acs:ram::<account>:role/<name>`.
+     */
+    roleArn: pulumi.Input<string>;
+    /**
+     * The session name recorded for the role's calls.
+     */
+    roleSessionName?: pulumi.Input<string>;
+    /**
+     * The session length in seconds, 900 to 43200 (at most the role's maximum session duration); 0 or unset: 3600. `durationSeconds` is accepted as another name.
+     */
+    sessionExpiration?: pulumi.Input<number>;
+}
+
+/**
  * Service endpoint overrides.
  */
 export interface ProviderEndpointsArgs {
@@ -17,4 +77,8 @@ export interface ProviderEndpointsArgs {
      * The ECS endpoint. Defaults to `ecs.<region>.aliyuncs.com`; can also be set with `ALICLOUD_ENDPOINT_ECS`.
      */
     ecs?: pulumi.Input<string>;
+    /**
+     * The STS endpoint, used to assume roles (`assumeRole`, `assumeRoleWithOidc`). Defaults to `sts.aliyuncs.com`, or `sts.<region>.aliyuncs.com` with `ALIBABA_CLOUD_STS_REGION`; can also be set with `ALICLOUD_ENDPOINT_STS`.
+     */
+    sts?: pulumi.Input<string>;
 }

@@ -16,11 +16,284 @@ else:
 from . import _utilities
 
 __all__ = [
+    'ProviderAssumeRoleWithOidcArgs',
+    'ProviderAssumeRoleWithOidcArgsDict',
+    'ProviderAssumeRoleArgs',
+    'ProviderAssumeRoleArgsDict',
     'ProviderEndpointsArgs',
     'ProviderEndpointsArgsDict',
 ]
 
 MYPY = False
+
+if not MYPY:
+    class ProviderAssumeRoleWithOidcArgsDict(TypedDict):
+        """
+        A RAM role to assume with an OIDC token.
+        """
+        oidc_provider_arn: pulumi.Input[builtins.str]
+        """
+        The ARN of the OIDC identity provider, e.g. `acs:ram::<account>:oidc-provider/<name>`.
+        """
+        role_arn: pulumi.Input[builtins.str]
+        """
+        The ARN of the RAM role, e.g. `acs:ram::<account>:role/<name>`.
+        """
+        oidc_token: NotRequired[pulumi.Input[builtins.str]]
+        """
+        The OIDC token itself. Stored as a secret.
+        """
+        oidc_token_file: NotRequired[pulumi.Input[builtins.str]]
+        """
+        A file that holds the OIDC token, read again whenever the credentials are renewed.
+        """
+        policy: NotRequired[pulumi.Input[builtins.str]]
+        """
+        A policy document (JSON) that narrows the role's permissions for this session.
+        """
+        role_session_name: NotRequired[pulumi.Input[builtins.str]]
+        """
+        The session name recorded for the role's calls.
+        """
+        session_expiration: NotRequired[pulumi.Input[builtins.int]]
+        """
+        The session length in seconds, 900 to 43200 (at most the role's maximum session duration); 0 or unset: 3600. `durationSeconds` is accepted as another name.
+        """
+elif False:
+    ProviderAssumeRoleWithOidcArgsDict: TypeAlias = Mapping[str, Any]
+
+@pulumi.input_type
+class ProviderAssumeRoleWithOidcArgs:
+    def __init__(__self__, *,
+                 oidc_provider_arn: pulumi.Input[builtins.str],
+                 role_arn: pulumi.Input[builtins.str],
+                 oidc_token: Optional[pulumi.Input[builtins.str]] = None,
+                 oidc_token_file: Optional[pulumi.Input[builtins.str]] = None,
+                 policy: Optional[pulumi.Input[builtins.str]] = None,
+                 role_session_name: Optional[pulumi.Input[builtins.str]] = None,
+                 session_expiration: Optional[pulumi.Input[builtins.int]] = None):
+        """
+        A RAM role to assume with an OIDC token.
+        :param pulumi.Input[builtins.str] oidc_provider_arn: The ARN of the OIDC identity provider, e.g. `acs:ram::<account>:oidc-provider/<name>`.
+        :param pulumi.Input[builtins.str] role_arn: The ARN of the RAM role, e.g. `acs:ram::<account>:role/<name>`.
+        :param pulumi.Input[builtins.str] oidc_token: The OIDC token itself. Stored as a secret.
+        :param pulumi.Input[builtins.str] oidc_token_file: A file that holds the OIDC token, read again whenever the credentials are renewed.
+        :param pulumi.Input[builtins.str] policy: A policy document (JSON) that narrows the role's permissions for this session.
+        :param pulumi.Input[builtins.str] role_session_name: The session name recorded for the role's calls.
+        :param pulumi.Input[builtins.int] session_expiration: The session length in seconds, 900 to 43200 (at most the role's maximum session duration); 0 or unset: 3600. `durationSeconds` is accepted as another name.
+        """
+        pulumi.set(__self__, "oidc_provider_arn", oidc_provider_arn)
+        pulumi.set(__self__, "role_arn", role_arn)
+        if oidc_token is not None:
+            pulumi.set(__self__, "oidc_token", oidc_token)
+        if oidc_token_file is not None:
+            pulumi.set(__self__, "oidc_token_file", oidc_token_file)
+        if policy is not None:
+            pulumi.set(__self__, "policy", policy)
+        if role_session_name is not None:
+            pulumi.set(__self__, "role_session_name", role_session_name)
+        if session_expiration is not None:
+            pulumi.set(__self__, "session_expiration", session_expiration)
+
+    @property
+    @pulumi.getter(name="oidcProviderArn")
+    def oidc_provider_arn(self) -> pulumi.Input[builtins.str]:
+        """
+        The ARN of the OIDC identity provider, e.g. `acs:ram::<account>:oidc-provider/<name>`.
+        """
+        return pulumi.get(self, "oidc_provider_arn")
+
+    @oidc_provider_arn.setter
+    def oidc_provider_arn(self, value: pulumi.Input[builtins.str]):
+        pulumi.set(self, "oidc_provider_arn", value)
+
+    @property
+    @pulumi.getter(name="roleArn")
+    def role_arn(self) -> pulumi.Input[builtins.str]:
+        """
+        The ARN of the RAM role, e.g. `acs:ram::<account>:role/<name>`.
+        """
+        return pulumi.get(self, "role_arn")
+
+    @role_arn.setter
+    def role_arn(self, value: pulumi.Input[builtins.str]):
+        pulumi.set(self, "role_arn", value)
+
+    @property
+    @pulumi.getter(name="oidcToken")
+    def oidc_token(self) -> Optional[pulumi.Input[builtins.str]]:
+        """
+        The OIDC token itself. Stored as a secret.
+        """
+        return pulumi.get(self, "oidc_token")
+
+    @oidc_token.setter
+    def oidc_token(self, value: Optional[pulumi.Input[builtins.str]]):
+        pulumi.set(self, "oidc_token", value)
+
+    @property
+    @pulumi.getter(name="oidcTokenFile")
+    def oidc_token_file(self) -> Optional[pulumi.Input[builtins.str]]:
+        """
+        A file that holds the OIDC token, read again whenever the credentials are renewed.
+        """
+        return pulumi.get(self, "oidc_token_file")
+
+    @oidc_token_file.setter
+    def oidc_token_file(self, value: Optional[pulumi.Input[builtins.str]]):
+        pulumi.set(self, "oidc_token_file", value)
+
+    @property
+    @pulumi.getter
+    def policy(self) -> Optional[pulumi.Input[builtins.str]]:
+        """
+        A policy document (JSON) that narrows the role's permissions for this session.
+        """
+        return pulumi.get(self, "policy")
+
+    @policy.setter
+    def policy(self, value: Optional[pulumi.Input[builtins.str]]):
+        pulumi.set(self, "policy", value)
+
+    @property
+    @pulumi.getter(name="roleSessionName")
+    def role_session_name(self) -> Optional[pulumi.Input[builtins.str]]:
+        """
+        The session name recorded for the role's calls.
+        """
+        return pulumi.get(self, "role_session_name")
+
+    @role_session_name.setter
+    def role_session_name(self, value: Optional[pulumi.Input[builtins.str]]):
+        pulumi.set(self, "role_session_name", value)
+
+    @property
+    @pulumi.getter(name="sessionExpiration")
+    def session_expiration(self) -> Optional[pulumi.Input[builtins.int]]:
+        """
+        The session length in seconds, 900 to 43200 (at most the role's maximum session duration); 0 or unset: 3600. `durationSeconds` is accepted as another name.
+        """
+        return pulumi.get(self, "session_expiration")
+
+    @session_expiration.setter
+    def session_expiration(self, value: Optional[pulumi.Input[builtins.int]]):
+        pulumi.set(self, "session_expiration", value)
+
+
+if not MYPY:
+    class ProviderAssumeRoleArgsDict(TypedDict):
+        """
+        A RAM role to assume on top of the credentials found otherwise.
+        """
+        role_arn: pulumi.Input[builtins.str]
+        """
+        The ARN of the RAM role, e.g. `acs:ram::<account>:role/<name>`.
+        """
+        external_id: NotRequired[pulumi.Input[builtins.str]]
+        """
+        The external ID the role's trust policy asks for.
+        """
+        policy: NotRequired[pulumi.Input[builtins.str]]
+        """
+        A policy document (JSON) that narrows the role's permissions for this session.
+        """
+        session_expiration: NotRequired[pulumi.Input[builtins.int]]
+        """
+        The session length in seconds, 900 to 43200 (at most the role's maximum session duration); 0 or unset: 3600.
+        """
+        session_name: NotRequired[pulumi.Input[builtins.str]]
+        """
+        The session name recorded for the role's calls.
+        """
+elif False:
+    ProviderAssumeRoleArgsDict: TypeAlias = Mapping[str, Any]
+
+@pulumi.input_type
+class ProviderAssumeRoleArgs:
+    def __init__(__self__, *,
+                 role_arn: pulumi.Input[builtins.str],
+                 external_id: Optional[pulumi.Input[builtins.str]] = None,
+                 policy: Optional[pulumi.Input[builtins.str]] = None,
+                 session_expiration: Optional[pulumi.Input[builtins.int]] = None,
+                 session_name: Optional[pulumi.Input[builtins.str]] = None):
+        """
+        A RAM role to assume on top of the credentials found otherwise.
+        :param pulumi.Input[builtins.str] role_arn: The ARN of the RAM role, e.g. `acs:ram::<account>:role/<name>`.
+        :param pulumi.Input[builtins.str] external_id: The external ID the role's trust policy asks for.
+        :param pulumi.Input[builtins.str] policy: A policy document (JSON) that narrows the role's permissions for this session.
+        :param pulumi.Input[builtins.int] session_expiration: The session length in seconds, 900 to 43200 (at most the role's maximum session duration); 0 or unset: 3600.
+        :param pulumi.Input[builtins.str] session_name: The session name recorded for the role's calls.
+        """
+        pulumi.set(__self__, "role_arn", role_arn)
+        if external_id is not None:
+            pulumi.set(__self__, "external_id", external_id)
+        if policy is not None:
+            pulumi.set(__self__, "policy", policy)
+        if session_expiration is not None:
+            pulumi.set(__self__, "session_expiration", session_expiration)
+        if session_name is not None:
+            pulumi.set(__self__, "session_name", session_name)
+
+    @property
+    @pulumi.getter(name="roleArn")
+    def role_arn(self) -> pulumi.Input[builtins.str]:
+        """
+        The ARN of the RAM role, e.g. `acs:ram::<account>:role/<name>`.
+        """
+        return pulumi.get(self, "role_arn")
+
+    @role_arn.setter
+    def role_arn(self, value: pulumi.Input[builtins.str]):
+        pulumi.set(self, "role_arn", value)
+
+    @property
+    @pulumi.getter(name="externalId")
+    def external_id(self) -> Optional[pulumi.Input[builtins.str]]:
+        """
+        The external ID the role's trust policy asks for.
+        """
+        return pulumi.get(self, "external_id")
+
+    @external_id.setter
+    def external_id(self, value: Optional[pulumi.Input[builtins.str]]):
+        pulumi.set(self, "external_id", value)
+
+    @property
+    @pulumi.getter
+    def policy(self) -> Optional[pulumi.Input[builtins.str]]:
+        """
+        A policy document (JSON) that narrows the role's permissions for this session.
+        """
+        return pulumi.get(self, "policy")
+
+    @policy.setter
+    def policy(self, value: Optional[pulumi.Input[builtins.str]]):
+        pulumi.set(self, "policy", value)
+
+    @property
+    @pulumi.getter(name="sessionExpiration")
+    def session_expiration(self) -> Optional[pulumi.Input[builtins.int]]:
+        """
+        The session length in seconds, 900 to 43200 (at most the role's maximum session duration); 0 or unset: 3600.
+        """
+        return pulumi.get(self, "session_expiration")
+
+    @session_expiration.setter
+    def session_expiration(self, value: Optional[pulumi.Input[builtins.int]]):
+        pulumi.set(self, "session_expiration", value)
+
+    @property
+    @pulumi.getter(name="sessionName")
+    def session_name(self) -> Optional[pulumi.Input[builtins.str]]:
+        """
+        The session name recorded for the role's calls.
+        """
+        return pulumi.get(self, "session_name")
+
+    @session_name.setter
+    def session_name(self, value: Optional[pulumi.Input[builtins.str]]):
+        pulumi.set(self, "session_name", value)
+
 
 if not MYPY:
     class ProviderEndpointsArgsDict(TypedDict):
@@ -35,6 +308,10 @@ if not MYPY:
         """
         The ECS endpoint. Defaults to `ecs.<region>.aliyuncs.com`; can also be set with `ALICLOUD_ENDPOINT_ECS`.
         """
+        sts: NotRequired[pulumi.Input[builtins.str]]
+        """
+        The STS endpoint, used to assume roles (`assumeRole`, `assumeRoleWithOidc`). Defaults to `sts.aliyuncs.com`, or `sts.<region>.aliyuncs.com` with `ALIBABA_CLOUD_STS_REGION`; can also be set with `ALICLOUD_ENDPOINT_STS`.
+        """
 elif False:
     ProviderEndpointsArgsDict: TypeAlias = Mapping[str, Any]
 
@@ -42,16 +319,20 @@ elif False:
 class ProviderEndpointsArgs:
     def __init__(__self__, *,
                  ecd: Optional[pulumi.Input[builtins.str]] = None,
-                 ecs: Optional[pulumi.Input[builtins.str]] = None):
+                 ecs: Optional[pulumi.Input[builtins.str]] = None,
+                 sts: Optional[pulumi.Input[builtins.str]] = None):
         """
         Service endpoint overrides.
         :param pulumi.Input[builtins.str] ecd: The Elastic Cloud Desktop endpoint. Defaults to `ecd.<region>.aliyuncs.com`; can also be set with `ALICLOUD_ENDPOINT_ECD`.
         :param pulumi.Input[builtins.str] ecs: The ECS endpoint. Defaults to `ecs.<region>.aliyuncs.com`; can also be set with `ALICLOUD_ENDPOINT_ECS`.
+        :param pulumi.Input[builtins.str] sts: The STS endpoint, used to assume roles (`assumeRole`, `assumeRoleWithOidc`). Defaults to `sts.aliyuncs.com`, or `sts.<region>.aliyuncs.com` with `ALIBABA_CLOUD_STS_REGION`; can also be set with `ALICLOUD_ENDPOINT_STS`.
         """
         if ecd is not None:
             pulumi.set(__self__, "ecd", ecd)
         if ecs is not None:
             pulumi.set(__self__, "ecs", ecs)
+        if sts is not None:
+            pulumi.set(__self__, "sts", sts)
 
     @property
     @pulumi.getter
@@ -76,5 +357,17 @@ class ProviderEndpointsArgs:
     @ecs.setter
     def ecs(self, value: Optional[pulumi.Input[builtins.str]]):
         pulumi.set(self, "ecs", value)
+
+    @property
+    @pulumi.getter
+    def sts(self) -> Optional[pulumi.Input[builtins.str]]:
+        """
+        The STS endpoint, used to assume roles (`assumeRole`, `assumeRoleWithOidc`). Defaults to `sts.aliyuncs.com`, or `sts.<region>.aliyuncs.com` with `ALIBABA_CLOUD_STS_REGION`; can also be set with `ALICLOUD_ENDPOINT_STS`.
+        """
+        return pulumi.get(self, "sts")
+
+    @sts.setter
+    def sts(self, value: Optional[pulumi.Input[builtins.str]]):
+        pulumi.set(self, "sts", value)
 
 

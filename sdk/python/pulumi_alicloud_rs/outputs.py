@@ -16,8 +16,173 @@ else:
 from . import _utilities
 
 __all__ = [
+    'ProviderAssumeRole',
+    'ProviderAssumeRoleWithOidc',
     'ProviderEndpoints',
 ]
+
+@pulumi.output_type
+class ProviderAssumeRole(dict):
+    """
+    A RAM role to assume on top of the credentials found otherwise.
+    """
+    def __init__(__self__, *,
+                 role_arn: builtins.str,
+                 external_id: Optional[builtins.str] = None,
+                 policy: Optional[builtins.str] = None,
+                 session_expiration: Optional[builtins.int] = None,
+                 session_name: Optional[builtins.str] = None):
+        """
+        A RAM role to assume on top of the credentials found otherwise.
+        :param builtins.str role_arn: The ARN of the RAM role, e.g. `acs:ram::<account>:role/<name>`.
+        :param builtins.str external_id: The external ID the role's trust policy asks for.
+        :param builtins.str policy: A policy document (JSON) that narrows the role's permissions for this session.
+        :param builtins.int session_expiration: The session length in seconds, 900 to 43200 (at most the role's maximum session duration); 0 or unset: 3600.
+        :param builtins.str session_name: The session name recorded for the role's calls.
+        """
+        pulumi.set(__self__, "role_arn", role_arn)
+        if external_id is not None:
+            pulumi.set(__self__, "external_id", external_id)
+        if policy is not None:
+            pulumi.set(__self__, "policy", policy)
+        if session_expiration is not None:
+            pulumi.set(__self__, "session_expiration", session_expiration)
+        if session_name is not None:
+            pulumi.set(__self__, "session_name", session_name)
+
+    @property
+    @pulumi.getter(name="roleArn")
+    def role_arn(self) -> builtins.str:
+        """
+        The ARN of the RAM role, e.g. `acs:ram::<account>:role/<name>`.
+        """
+        return pulumi.get(self, "role_arn")
+
+    @property
+    @pulumi.getter(name="externalId")
+    def external_id(self) -> Optional[builtins.str]:
+        """
+        The external ID the role's trust policy asks for.
+        """
+        return pulumi.get(self, "external_id")
+
+    @property
+    @pulumi.getter
+    def policy(self) -> Optional[builtins.str]:
+        """
+        A policy document (JSON) that narrows the role's permissions for this session.
+        """
+        return pulumi.get(self, "policy")
+
+    @property
+    @pulumi.getter(name="sessionExpiration")
+    def session_expiration(self) -> Optional[builtins.int]:
+        """
+        The session length in seconds, 900 to 43200 (at most the role's maximum session duration); 0 or unset: 3600.
+        """
+        return pulumi.get(self, "session_expiration")
+
+    @property
+    @pulumi.getter(name="sessionName")
+    def session_name(self) -> Optional[builtins.str]:
+        """
+        The session name recorded for the role's calls.
+        """
+        return pulumi.get(self, "session_name")
+
+
+@pulumi.output_type
+class ProviderAssumeRoleWithOidc(dict):
+    """
+    A RAM role to assume with an OIDC token.
+    """
+    def __init__(__self__, *,
+                 oidc_provider_arn: builtins.str,
+                 role_arn: builtins.str,
+                 oidc_token: Optional[builtins.str] = None,
+                 oidc_token_file: Optional[builtins.str] = None,
+                 policy: Optional[builtins.str] = None,
+                 role_session_name: Optional[builtins.str] = None,
+                 session_expiration: Optional[builtins.int] = None):
+        """
+        A RAM role to assume with an OIDC token.
+        :param builtins.str oidc_provider_arn: The ARN of the OIDC identity provider, e.g. `acs:ram::<account>:oidc-provider/<name>`.
+        :param builtins.str role_arn: The ARN of the RAM role, e.g. `acs:ram::<account>:role/<name>`.
+        :param builtins.str oidc_token: The OIDC token itself. Stored as a secret.
+        :param builtins.str oidc_token_file: A file that holds the OIDC token, read again whenever the credentials are renewed.
+        :param builtins.str policy: A policy document (JSON) that narrows the role's permissions for this session.
+        :param builtins.str role_session_name: The session name recorded for the role's calls.
+        :param builtins.int session_expiration: The session length in seconds, 900 to 43200 (at most the role's maximum session duration); 0 or unset: 3600. `durationSeconds` is accepted as another name.
+        """
+        pulumi.set(__self__, "oidc_provider_arn", oidc_provider_arn)
+        pulumi.set(__self__, "role_arn", role_arn)
+        if oidc_token is not None:
+            pulumi.set(__self__, "oidc_token", oidc_token)
+        if oidc_token_file is not None:
+            pulumi.set(__self__, "oidc_token_file", oidc_token_file)
+        if policy is not None:
+            pulumi.set(__self__, "policy", policy)
+        if role_session_name is not None:
+            pulumi.set(__self__, "role_session_name", role_session_name)
+        if session_expiration is not None:
+            pulumi.set(__self__, "session_expiration", session_expiration)
+
+    @property
+    @pulumi.getter(name="oidcProviderArn")
+    def oidc_provider_arn(self) -> builtins.str:
+        """
+        The ARN of the OIDC identity provider, e.g. `acs:ram::<account>:oidc-provider/<name>`.
+        """
+        return pulumi.get(self, "oidc_provider_arn")
+
+    @property
+    @pulumi.getter(name="roleArn")
+    def role_arn(self) -> builtins.str:
+        """
+        The ARN of the RAM role, e.g. `acs:ram::<account>:role/<name>`.
+        """
+        return pulumi.get(self, "role_arn")
+
+    @property
+    @pulumi.getter(name="oidcToken")
+    def oidc_token(self) -> Optional[builtins.str]:
+        """
+        The OIDC token itself. Stored as a secret.
+        """
+        return pulumi.get(self, "oidc_token")
+
+    @property
+    @pulumi.getter(name="oidcTokenFile")
+    def oidc_token_file(self) -> Optional[builtins.str]:
+        """
+        A file that holds the OIDC token, read again whenever the credentials are renewed.
+        """
+        return pulumi.get(self, "oidc_token_file")
+
+    @property
+    @pulumi.getter
+    def policy(self) -> Optional[builtins.str]:
+        """
+        A policy document (JSON) that narrows the role's permissions for this session.
+        """
+        return pulumi.get(self, "policy")
+
+    @property
+    @pulumi.getter(name="roleSessionName")
+    def role_session_name(self) -> Optional[builtins.str]:
+        """
+        The session name recorded for the role's calls.
+        """
+        return pulumi.get(self, "role_session_name")
+
+    @property
+    @pulumi.getter(name="sessionExpiration")
+    def session_expiration(self) -> Optional[builtins.int]:
+        """
+        The session length in seconds, 900 to 43200 (at most the role's maximum session duration); 0 or unset: 3600. `durationSeconds` is accepted as another name.
+        """
+        return pulumi.get(self, "session_expiration")
+
 
 @pulumi.output_type
 class ProviderEndpoints(dict):
@@ -26,16 +191,20 @@ class ProviderEndpoints(dict):
     """
     def __init__(__self__, *,
                  ecd: Optional[builtins.str] = None,
-                 ecs: Optional[builtins.str] = None):
+                 ecs: Optional[builtins.str] = None,
+                 sts: Optional[builtins.str] = None):
         """
         Service endpoint overrides.
         :param builtins.str ecd: The Elastic Cloud Desktop endpoint. Defaults to `ecd.<region>.aliyuncs.com`; can also be set with `ALICLOUD_ENDPOINT_ECD`.
         :param builtins.str ecs: The ECS endpoint. Defaults to `ecs.<region>.aliyuncs.com`; can also be set with `ALICLOUD_ENDPOINT_ECS`.
+        :param builtins.str sts: The STS endpoint, used to assume roles (`assumeRole`, `assumeRoleWithOidc`). Defaults to `sts.aliyuncs.com`, or `sts.<region>.aliyuncs.com` with `ALIBABA_CLOUD_STS_REGION`; can also be set with `ALICLOUD_ENDPOINT_STS`.
         """
         if ecd is not None:
             pulumi.set(__self__, "ecd", ecd)
         if ecs is not None:
             pulumi.set(__self__, "ecs", ecs)
+        if sts is not None:
+            pulumi.set(__self__, "sts", sts)
 
     @property
     @pulumi.getter
@@ -52,5 +221,13 @@ class ProviderEndpoints(dict):
         The ECS endpoint. Defaults to `ecs.<region>.aliyuncs.com`; can also be set with `ALICLOUD_ENDPOINT_ECS`.
         """
         return pulumi.get(self, "ecs")
+
+    @property
+    @pulumi.getter
+    def sts(self) -> Optional[builtins.str]:
+        """
+        The STS endpoint, used to assume roles (`assumeRole`, `assumeRoleWithOidc`). Defaults to `sts.aliyuncs.com`, or `sts.<region>.aliyuncs.com` with `ALIBABA_CLOUD_STS_REGION`; can also be set with `ALICLOUD_ENDPOINT_STS`.
+        """
+        return pulumi.get(self, "sts")
 
 

@@ -22,30 +22,68 @@ __all__ = ['ProviderArgs', 'Provider']
 class ProviderArgs:
     def __init__(__self__, *,
                  access_key: Optional[pulumi.Input[builtins.str]] = None,
+                 account_type: Optional[pulumi.Input[builtins.str]] = None,
+                 assume_role: Optional[pulumi.Input['ProviderAssumeRoleArgs']] = None,
+                 assume_role_with_oidc: Optional[pulumi.Input['ProviderAssumeRoleWithOidcArgs']] = None,
+                 client_connect_timeout: Optional[pulumi.Input[builtins.int]] = None,
+                 client_read_timeout: Optional[pulumi.Input[builtins.int]] = None,
+                 credentials_uri: Optional[pulumi.Input[builtins.str]] = None,
+                 ecs_role_name: Optional[pulumi.Input[builtins.str]] = None,
                  endpoints: Optional[pulumi.Input['ProviderEndpointsArgs']] = None,
+                 max_retry_timeout: Optional[pulumi.Input[builtins.int]] = None,
                  profile: Optional[pulumi.Input[builtins.str]] = None,
+                 protocol: Optional[pulumi.Input[builtins.str]] = None,
                  region: Optional[pulumi.Input[builtins.str]] = None,
                  secret_key: Optional[pulumi.Input[builtins.str]] = None,
-                 security_token: Optional[pulumi.Input[builtins.str]] = None):
+                 security_token: Optional[pulumi.Input[builtins.str]] = None,
+                 shared_credentials_file: Optional[pulumi.Input[builtins.str]] = None):
         """
         The set of arguments for constructing a Provider resource.
         :param pulumi.Input[builtins.str] access_key: The AccessKey ID. Can also be set with `ALIBABA_CLOUD_ACCESS_KEY_ID` or `ALICLOUD_ACCESS_KEY`; otherwise the profile file `~/.aliyun/config.json` is used.
-        :param pulumi.Input['ProviderEndpointsArgs'] endpoints: Custom endpoints per service. Each value is a host name (HTTPS is used) or a full `http(s)://host[:port]` URL, e.g. a VPC endpoint or a local emulator.
-        :param pulumi.Input[builtins.str] profile: The name of the profile in `~/.aliyun/config.json` (modes `AK` and `StsToken`) to take credentials and region from. Can also be set with `ALIBABA_CLOUD_PROFILE` or `ALICLOUD_PROFILE`; without it the file's `current` profile is used.
+        :param pulumi.Input[builtins.str] account_type: `Domestic` or `International` (any case), as in the bridged provider. It is checked and kept, but changes nothing here: the ECS, ECD and STS endpoints this provider calls are the same for both account types.
+        :param pulumi.Input['ProviderAssumeRoleArgs'] assume_role: A RAM role to assume (STS AssumeRole) with the credentials found otherwise; every call then uses the role's temporary credentials.
+        :param pulumi.Input['ProviderAssumeRoleWithOidcArgs'] assume_role_with_oidc: A RAM role to assume with an OIDC token (STS AssumeRoleWithOIDC), e.g. in a Kubernetes pod with RRSA. Its `oidcToken` is stored as a secret.
+        :param pulumi.Input[builtins.int] client_connect_timeout: How long, in milliseconds, one request waits for its connection. 0 or unset: the client's default.
+        :param pulumi.Input[builtins.int] client_read_timeout: How long, in milliseconds, one request waits for its answer. 0 or unset: the client's default.
+        :param pulumi.Input[builtins.str] credentials_uri: An http(s) URL that answers credentials as JSON (`Code: Success`, `AccessKeyId`, `AccessKeySecret`, `SecurityToken`, `Expiration`), e.g. a sidecar credentials service.
+        :param pulumi.Input[builtins.str] ecs_role_name: The RAM role attached to the ECS instance this runs on: credentials are taken from the instance metadata service.
+        :param pulumi.Input['ProviderEndpointsArgs'] endpoints: Custom endpoints per service, as an object `{ecs, ecd, sts}`. The bridged provider's list form `[{ecs: ..., ecd: ..., sts: ..., <other services>: ...}]` is accepted too, so one `alicloud:endpoints` serves both providers; entries for services this provider does not call are ignored. Each value is a host name or `host:port` (reached with `protocol`, HTTPS by default) or a full `http(s)://host[:port]` URL, e.g. a VPC endpoint or a local emulator.
+        :param pulumi.Input[builtins.int] max_retry_timeout: The longest time, in seconds, one API call spends retrying throttling and transient errors. 0 or unset: retries stop only at the operation's timeout.
+        :param pulumi.Input[builtins.str] profile: The name of the profile to take credentials and region from, in the Alibaba Cloud CLI profile file (`sharedCredentialsFile`, default `~/.aliyun/config.json`). Can also be set with `ALIBABA_CLOUD_PROFILE` or `ALICLOUD_PROFILE`; without it the file's `current` profile is used.
+        :param pulumi.Input[builtins.str] protocol: `HTTPS` (the default) or `HTTP`: the scheme used to reach the default endpoints and endpoints given without one (a bare host or `host:port`). Endpoints given as a URL keep their own scheme.
         :param pulumi.Input[builtins.str] region: The Alibaba Cloud region to manage resources in, e.g. `cn-hangzhou`. Can also be set with the `ALIBABA_CLOUD_REGION_ID` or `ALICLOUD_REGION` environment variable, or taken from the selected profile's `region_id`.
         :param pulumi.Input[builtins.str] secret_key: The AccessKey secret. Can also be set with `ALIBABA_CLOUD_ACCESS_KEY_SECRET` or `ALICLOUD_SECRET_KEY`. Stored as a secret.
         :param pulumi.Input[builtins.str] security_token: The STS security token that goes with temporary credentials. Can also be set with `ALIBABA_CLOUD_SECURITY_TOKEN` or `ALICLOUD_SECURITY_TOKEN`. Stored as a secret.
+        :param pulumi.Input[builtins.str] shared_credentials_file: The path of the Alibaba Cloud CLI profile file to read `profile` from, instead of `~/.aliyun/config.json`.
         """
         if access_key is None:
             access_key = _utilities.get_env('ALIBABA_CLOUD_ACCESS_KEY_ID', 'ALICLOUD_ACCESS_KEY')
         if access_key is not None:
             pulumi.set(__self__, "access_key", access_key)
+        if account_type is not None:
+            pulumi.set(__self__, "account_type", account_type)
+        if assume_role is not None:
+            pulumi.set(__self__, "assume_role", assume_role)
+        if assume_role_with_oidc is not None:
+            pulumi.set(__self__, "assume_role_with_oidc", assume_role_with_oidc)
+        if client_connect_timeout is not None:
+            pulumi.set(__self__, "client_connect_timeout", client_connect_timeout)
+        if client_read_timeout is not None:
+            pulumi.set(__self__, "client_read_timeout", client_read_timeout)
+        if credentials_uri is not None:
+            pulumi.set(__self__, "credentials_uri", credentials_uri)
+        if ecs_role_name is not None:
+            pulumi.set(__self__, "ecs_role_name", ecs_role_name)
         if endpoints is not None:
             pulumi.set(__self__, "endpoints", endpoints)
+        if max_retry_timeout is not None:
+            pulumi.set(__self__, "max_retry_timeout", max_retry_timeout)
         if profile is None:
             profile = _utilities.get_env('ALIBABA_CLOUD_PROFILE', 'ALICLOUD_PROFILE')
         if profile is not None:
             pulumi.set(__self__, "profile", profile)
+        if protocol is not None:
+            pulumi.set(__self__, "protocol", protocol)
         if region is None:
             region = _utilities.get_env('ALIBABA_CLOUD_REGION_ID', 'ALICLOUD_REGION')
         if region is not None:
@@ -58,6 +96,8 @@ class ProviderArgs:
             security_token = _utilities.get_env('ALIBABA_CLOUD_SECURITY_TOKEN', 'ALICLOUD_SECURITY_TOKEN')
         if security_token is not None:
             pulumi.set(__self__, "security_token", security_token)
+        if shared_credentials_file is not None:
+            pulumi.set(__self__, "shared_credentials_file", shared_credentials_file)
 
     @property
     @pulumi.getter(name="accessKey")
@@ -72,10 +112,94 @@ class ProviderArgs:
         pulumi.set(self, "access_key", value)
 
     @property
+    @pulumi.getter(name="accountType")
+    def account_type(self) -> Optional[pulumi.Input[builtins.str]]:
+        """
+        `Domestic` or `International` (any case), as in the bridged provider. It is checked and kept, but changes nothing here: the ECS, ECD and STS endpoints this provider calls are the same for both account types.
+        """
+        return pulumi.get(self, "account_type")
+
+    @account_type.setter
+    def account_type(self, value: Optional[pulumi.Input[builtins.str]]):
+        pulumi.set(self, "account_type", value)
+
+    @property
+    @pulumi.getter(name="assumeRole")
+    def assume_role(self) -> Optional[pulumi.Input['ProviderAssumeRoleArgs']]:
+        """
+        A RAM role to assume (STS AssumeRole) with the credentials found otherwise; every call then uses the role's temporary credentials.
+        """
+        return pulumi.get(self, "assume_role")
+
+    @assume_role.setter
+    def assume_role(self, value: Optional[pulumi.Input['ProviderAssumeRoleArgs']]):
+        pulumi.set(self, "assume_role", value)
+
+    @property
+    @pulumi.getter(name="assumeRoleWithOidc")
+    def assume_role_with_oidc(self) -> Optional[pulumi.Input['ProviderAssumeRoleWithOidcArgs']]:
+        """
+        A RAM role to assume with an OIDC token (STS AssumeRoleWithOIDC), e.g. in a Kubernetes pod with RRSA. Its `oidcToken` is stored as a secret.
+        """
+        return pulumi.get(self, "assume_role_with_oidc")
+
+    @assume_role_with_oidc.setter
+    def assume_role_with_oidc(self, value: Optional[pulumi.Input['ProviderAssumeRoleWithOidcArgs']]):
+        pulumi.set(self, "assume_role_with_oidc", value)
+
+    @property
+    @pulumi.getter(name="clientConnectTimeout")
+    def client_connect_timeout(self) -> Optional[pulumi.Input[builtins.int]]:
+        """
+        How long, in milliseconds, one request waits for its connection. 0 or unset: the client's default.
+        """
+        return pulumi.get(self, "client_connect_timeout")
+
+    @client_connect_timeout.setter
+    def client_connect_timeout(self, value: Optional[pulumi.Input[builtins.int]]):
+        pulumi.set(self, "client_connect_timeout", value)
+
+    @property
+    @pulumi.getter(name="clientReadTimeout")
+    def client_read_timeout(self) -> Optional[pulumi.Input[builtins.int]]:
+        """
+        How long, in milliseconds, one request waits for its answer. 0 or unset: the client's default.
+        """
+        return pulumi.get(self, "client_read_timeout")
+
+    @client_read_timeout.setter
+    def client_read_timeout(self, value: Optional[pulumi.Input[builtins.int]]):
+        pulumi.set(self, "client_read_timeout", value)
+
+    @property
+    @pulumi.getter(name="credentialsUri")
+    def credentials_uri(self) -> Optional[pulumi.Input[builtins.str]]:
+        """
+        An http(s) URL that answers credentials as JSON (`Code: Success`, `AccessKeyId`, `AccessKeySecret`, `SecurityToken`, `Expiration`), e.g. a sidecar credentials service.
+        """
+        return pulumi.get(self, "credentials_uri")
+
+    @credentials_uri.setter
+    def credentials_uri(self, value: Optional[pulumi.Input[builtins.str]]):
+        pulumi.set(self, "credentials_uri", value)
+
+    @property
+    @pulumi.getter(name="ecsRoleName")
+    def ecs_role_name(self) -> Optional[pulumi.Input[builtins.str]]:
+        """
+        The RAM role attached to the ECS instance this runs on: credentials are taken from the instance metadata service.
+        """
+        return pulumi.get(self, "ecs_role_name")
+
+    @ecs_role_name.setter
+    def ecs_role_name(self, value: Optional[pulumi.Input[builtins.str]]):
+        pulumi.set(self, "ecs_role_name", value)
+
+    @property
     @pulumi.getter
     def endpoints(self) -> Optional[pulumi.Input['ProviderEndpointsArgs']]:
         """
-        Custom endpoints per service. Each value is a host name (HTTPS is used) or a full `http(s)://host[:port]` URL, e.g. a VPC endpoint or a local emulator.
+        Custom endpoints per service, as an object `{ecs, ecd, sts}`. The bridged provider's list form `[{ecs: ..., ecd: ..., sts: ..., <other services>: ...}]` is accepted too, so one `alicloud:endpoints` serves both providers; entries for services this provider does not call are ignored. Each value is a host name or `host:port` (reached with `protocol`, HTTPS by default) or a full `http(s)://host[:port]` URL, e.g. a VPC endpoint or a local emulator.
         """
         return pulumi.get(self, "endpoints")
 
@@ -84,16 +208,40 @@ class ProviderArgs:
         pulumi.set(self, "endpoints", value)
 
     @property
+    @pulumi.getter(name="maxRetryTimeout")
+    def max_retry_timeout(self) -> Optional[pulumi.Input[builtins.int]]:
+        """
+        The longest time, in seconds, one API call spends retrying throttling and transient errors. 0 or unset: retries stop only at the operation's timeout.
+        """
+        return pulumi.get(self, "max_retry_timeout")
+
+    @max_retry_timeout.setter
+    def max_retry_timeout(self, value: Optional[pulumi.Input[builtins.int]]):
+        pulumi.set(self, "max_retry_timeout", value)
+
+    @property
     @pulumi.getter
     def profile(self) -> Optional[pulumi.Input[builtins.str]]:
         """
-        The name of the profile in `~/.aliyun/config.json` (modes `AK` and `StsToken`) to take credentials and region from. Can also be set with `ALIBABA_CLOUD_PROFILE` or `ALICLOUD_PROFILE`; without it the file's `current` profile is used.
+        The name of the profile to take credentials and region from, in the Alibaba Cloud CLI profile file (`sharedCredentialsFile`, default `~/.aliyun/config.json`). Can also be set with `ALIBABA_CLOUD_PROFILE` or `ALICLOUD_PROFILE`; without it the file's `current` profile is used.
         """
         return pulumi.get(self, "profile")
 
     @profile.setter
     def profile(self, value: Optional[pulumi.Input[builtins.str]]):
         pulumi.set(self, "profile", value)
+
+    @property
+    @pulumi.getter
+    def protocol(self) -> Optional[pulumi.Input[builtins.str]]:
+        """
+        `HTTPS` (the default) or `HTTP`: the scheme used to reach the default endpoints and endpoints given without one (a bare host or `host:port`). Endpoints given as a URL keep their own scheme.
+        """
+        return pulumi.get(self, "protocol")
+
+    @protocol.setter
+    def protocol(self, value: Optional[pulumi.Input[builtins.str]]):
+        pulumi.set(self, "protocol", value)
 
     @property
     @pulumi.getter
@@ -131,6 +279,18 @@ class ProviderArgs:
     def security_token(self, value: Optional[pulumi.Input[builtins.str]]):
         pulumi.set(self, "security_token", value)
 
+    @property
+    @pulumi.getter(name="sharedCredentialsFile")
+    def shared_credentials_file(self) -> Optional[pulumi.Input[builtins.str]]:
+        """
+        The path of the Alibaba Cloud CLI profile file to read `profile` from, instead of `~/.aliyun/config.json`.
+        """
+        return pulumi.get(self, "shared_credentials_file")
+
+    @shared_credentials_file.setter
+    def shared_credentials_file(self, value: Optional[pulumi.Input[builtins.str]]):
+        pulumi.set(self, "shared_credentials_file", value)
+
 
 @pulumi.type_token("pulumi:providers:alicloud")
 class Provider(pulumi.ProviderResource):
@@ -139,23 +299,43 @@ class Provider(pulumi.ProviderResource):
                  resource_name: str,
                  opts: Optional[pulumi.ResourceOptions] = None,
                  access_key: Optional[pulumi.Input[builtins.str]] = None,
+                 account_type: Optional[pulumi.Input[builtins.str]] = None,
+                 assume_role: Optional[pulumi.Input[Union['ProviderAssumeRoleArgs', 'ProviderAssumeRoleArgsDict']]] = None,
+                 assume_role_with_oidc: Optional[pulumi.Input[Union['ProviderAssumeRoleWithOidcArgs', 'ProviderAssumeRoleWithOidcArgsDict']]] = None,
+                 client_connect_timeout: Optional[pulumi.Input[builtins.int]] = None,
+                 client_read_timeout: Optional[pulumi.Input[builtins.int]] = None,
+                 credentials_uri: Optional[pulumi.Input[builtins.str]] = None,
+                 ecs_role_name: Optional[pulumi.Input[builtins.str]] = None,
                  endpoints: Optional[pulumi.Input[Union['ProviderEndpointsArgs', 'ProviderEndpointsArgsDict']]] = None,
+                 max_retry_timeout: Optional[pulumi.Input[builtins.int]] = None,
                  profile: Optional[pulumi.Input[builtins.str]] = None,
+                 protocol: Optional[pulumi.Input[builtins.str]] = None,
                  region: Optional[pulumi.Input[builtins.str]] = None,
                  secret_key: Optional[pulumi.Input[builtins.str]] = None,
                  security_token: Optional[pulumi.Input[builtins.str]] = None,
+                 shared_credentials_file: Optional[pulumi.Input[builtins.str]] = None,
                  __props__=None):
         """
-        The provider type for the alicloud package. Credentials are looked up in this order: the provider's `accessKey`/`secretKey`/`securityToken`, the `ALIBABA_CLOUD_*` environment variables, the `ALICLOUD_*` environment variables, then the profile file `~/.aliyun/config.json`.
+        The provider type for the alicloud package. Credentials come from the first source that has them: the provider's own settings (`accessKey`/`secretKey`/`securityToken`, `assumeRoleWithOidc`, `ecsRoleName`, `credentialsUri`), the `ALIBABA_CLOUD_*` then `ALICLOUD_*` environment variables, the OIDC environment variables, the profile file `~/.aliyun/config.json` (or `sharedCredentialsFile`), `~/.alibabacloud/credentials`, the ECS instance metadata service, and `ALIBABA_CLOUD_CREDENTIALS_URI`; `assumeRole` is then applied on top. Every configuration key of the bridged Alibaba Cloud provider is accepted; those that do not apply here are ignored.
 
         :param str resource_name: The name of the resource.
         :param pulumi.ResourceOptions opts: Options for the resource.
         :param pulumi.Input[builtins.str] access_key: The AccessKey ID. Can also be set with `ALIBABA_CLOUD_ACCESS_KEY_ID` or `ALICLOUD_ACCESS_KEY`; otherwise the profile file `~/.aliyun/config.json` is used.
-        :param pulumi.Input[Union['ProviderEndpointsArgs', 'ProviderEndpointsArgsDict']] endpoints: Custom endpoints per service. Each value is a host name (HTTPS is used) or a full `http(s)://host[:port]` URL, e.g. a VPC endpoint or a local emulator.
-        :param pulumi.Input[builtins.str] profile: The name of the profile in `~/.aliyun/config.json` (modes `AK` and `StsToken`) to take credentials and region from. Can also be set with `ALIBABA_CLOUD_PROFILE` or `ALICLOUD_PROFILE`; without it the file's `current` profile is used.
+        :param pulumi.Input[builtins.str] account_type: `Domestic` or `International` (any case), as in the bridged provider. It is checked and kept, but changes nothing here: the ECS, ECD and STS endpoints this provider calls are the same for both account types.
+        :param pulumi.Input[Union['ProviderAssumeRoleArgs', 'ProviderAssumeRoleArgsDict']] assume_role: A RAM role to assume (STS AssumeRole) with the credentials found otherwise; every call then uses the role's temporary credentials.
+        :param pulumi.Input[Union['ProviderAssumeRoleWithOidcArgs', 'ProviderAssumeRoleWithOidcArgsDict']] assume_role_with_oidc: A RAM role to assume with an OIDC token (STS AssumeRoleWithOIDC), e.g. in a Kubernetes pod with RRSA. Its `oidcToken` is stored as a secret.
+        :param pulumi.Input[builtins.int] client_connect_timeout: How long, in milliseconds, one request waits for its connection. 0 or unset: the client's default.
+        :param pulumi.Input[builtins.int] client_read_timeout: How long, in milliseconds, one request waits for its answer. 0 or unset: the client's default.
+        :param pulumi.Input[builtins.str] credentials_uri: An http(s) URL that answers credentials as JSON (`Code: Success`, `AccessKeyId`, `AccessKeySecret`, `SecurityToken`, `Expiration`), e.g. a sidecar credentials service.
+        :param pulumi.Input[builtins.str] ecs_role_name: The RAM role attached to the ECS instance this runs on: credentials are taken from the instance metadata service.
+        :param pulumi.Input[Union['ProviderEndpointsArgs', 'ProviderEndpointsArgsDict']] endpoints: Custom endpoints per service, as an object `{ecs, ecd, sts}`. The bridged provider's list form `[{ecs: ..., ecd: ..., sts: ..., <other services>: ...}]` is accepted too, so one `alicloud:endpoints` serves both providers; entries for services this provider does not call are ignored. Each value is a host name or `host:port` (reached with `protocol`, HTTPS by default) or a full `http(s)://host[:port]` URL, e.g. a VPC endpoint or a local emulator.
+        :param pulumi.Input[builtins.int] max_retry_timeout: The longest time, in seconds, one API call spends retrying throttling and transient errors. 0 or unset: retries stop only at the operation's timeout.
+        :param pulumi.Input[builtins.str] profile: The name of the profile to take credentials and region from, in the Alibaba Cloud CLI profile file (`sharedCredentialsFile`, default `~/.aliyun/config.json`). Can also be set with `ALIBABA_CLOUD_PROFILE` or `ALICLOUD_PROFILE`; without it the file's `current` profile is used.
+        :param pulumi.Input[builtins.str] protocol: `HTTPS` (the default) or `HTTP`: the scheme used to reach the default endpoints and endpoints given without one (a bare host or `host:port`). Endpoints given as a URL keep their own scheme.
         :param pulumi.Input[builtins.str] region: The Alibaba Cloud region to manage resources in, e.g. `cn-hangzhou`. Can also be set with the `ALIBABA_CLOUD_REGION_ID` or `ALICLOUD_REGION` environment variable, or taken from the selected profile's `region_id`.
         :param pulumi.Input[builtins.str] secret_key: The AccessKey secret. Can also be set with `ALIBABA_CLOUD_ACCESS_KEY_SECRET` or `ALICLOUD_SECRET_KEY`. Stored as a secret.
         :param pulumi.Input[builtins.str] security_token: The STS security token that goes with temporary credentials. Can also be set with `ALIBABA_CLOUD_SECURITY_TOKEN` or `ALICLOUD_SECURITY_TOKEN`. Stored as a secret.
+        :param pulumi.Input[builtins.str] shared_credentials_file: The path of the Alibaba Cloud CLI profile file to read `profile` from, instead of `~/.aliyun/config.json`.
         """
         ...
     @overload
@@ -164,7 +344,7 @@ class Provider(pulumi.ProviderResource):
                  args: Optional[ProviderArgs] = None,
                  opts: Optional[pulumi.ResourceOptions] = None):
         """
-        The provider type for the alicloud package. Credentials are looked up in this order: the provider's `accessKey`/`secretKey`/`securityToken`, the `ALIBABA_CLOUD_*` environment variables, the `ALICLOUD_*` environment variables, then the profile file `~/.aliyun/config.json`.
+        The provider type for the alicloud package. Credentials come from the first source that has them: the provider's own settings (`accessKey`/`secretKey`/`securityToken`, `assumeRoleWithOidc`, `ecsRoleName`, `credentialsUri`), the `ALIBABA_CLOUD_*` then `ALICLOUD_*` environment variables, the OIDC environment variables, the profile file `~/.aliyun/config.json` (or `sharedCredentialsFile`), `~/.alibabacloud/credentials`, the ECS instance metadata service, and `ALIBABA_CLOUD_CREDENTIALS_URI`; `assumeRole` is then applied on top. Every configuration key of the bridged Alibaba Cloud provider is accepted; those that do not apply here are ignored.
 
         :param str resource_name: The name of the resource.
         :param ProviderArgs args: The arguments to use to populate this resource's properties.
@@ -182,11 +362,21 @@ class Provider(pulumi.ProviderResource):
                  resource_name: str,
                  opts: Optional[pulumi.ResourceOptions] = None,
                  access_key: Optional[pulumi.Input[builtins.str]] = None,
+                 account_type: Optional[pulumi.Input[builtins.str]] = None,
+                 assume_role: Optional[pulumi.Input[Union['ProviderAssumeRoleArgs', 'ProviderAssumeRoleArgsDict']]] = None,
+                 assume_role_with_oidc: Optional[pulumi.Input[Union['ProviderAssumeRoleWithOidcArgs', 'ProviderAssumeRoleWithOidcArgsDict']]] = None,
+                 client_connect_timeout: Optional[pulumi.Input[builtins.int]] = None,
+                 client_read_timeout: Optional[pulumi.Input[builtins.int]] = None,
+                 credentials_uri: Optional[pulumi.Input[builtins.str]] = None,
+                 ecs_role_name: Optional[pulumi.Input[builtins.str]] = None,
                  endpoints: Optional[pulumi.Input[Union['ProviderEndpointsArgs', 'ProviderEndpointsArgsDict']]] = None,
+                 max_retry_timeout: Optional[pulumi.Input[builtins.int]] = None,
                  profile: Optional[pulumi.Input[builtins.str]] = None,
+                 protocol: Optional[pulumi.Input[builtins.str]] = None,
                  region: Optional[pulumi.Input[builtins.str]] = None,
                  secret_key: Optional[pulumi.Input[builtins.str]] = None,
                  security_token: Optional[pulumi.Input[builtins.str]] = None,
+                 shared_credentials_file: Optional[pulumi.Input[builtins.str]] = None,
                  __props__=None):
         opts = pulumi.ResourceOptions.merge(_utilities.get_resource_opts_defaults(), opts)
         if not isinstance(opts, pulumi.ResourceOptions):
@@ -199,10 +389,19 @@ class Provider(pulumi.ProviderResource):
             if access_key is None:
                 access_key = _utilities.get_env('ALIBABA_CLOUD_ACCESS_KEY_ID', 'ALICLOUD_ACCESS_KEY')
             __props__.__dict__["access_key"] = access_key
+            __props__.__dict__["account_type"] = account_type
+            __props__.__dict__["assume_role"] = pulumi.Output.from_input(assume_role).apply(pulumi.runtime.to_json) if assume_role is not None else None
+            __props__.__dict__["assume_role_with_oidc"] = pulumi.Output.from_input(assume_role_with_oidc).apply(pulumi.runtime.to_json) if assume_role_with_oidc is not None else None
+            __props__.__dict__["client_connect_timeout"] = pulumi.Output.from_input(client_connect_timeout).apply(pulumi.runtime.to_json) if client_connect_timeout is not None else None
+            __props__.__dict__["client_read_timeout"] = pulumi.Output.from_input(client_read_timeout).apply(pulumi.runtime.to_json) if client_read_timeout is not None else None
+            __props__.__dict__["credentials_uri"] = credentials_uri
+            __props__.__dict__["ecs_role_name"] = ecs_role_name
             __props__.__dict__["endpoints"] = pulumi.Output.from_input(endpoints).apply(pulumi.runtime.to_json) if endpoints is not None else None
+            __props__.__dict__["max_retry_timeout"] = pulumi.Output.from_input(max_retry_timeout).apply(pulumi.runtime.to_json) if max_retry_timeout is not None else None
             if profile is None:
                 profile = _utilities.get_env('ALIBABA_CLOUD_PROFILE', 'ALICLOUD_PROFILE')
             __props__.__dict__["profile"] = profile
+            __props__.__dict__["protocol"] = protocol
             if region is None:
                 region = _utilities.get_env('ALIBABA_CLOUD_REGION_ID', 'ALICLOUD_REGION')
             __props__.__dict__["region"] = region
@@ -212,6 +411,7 @@ class Provider(pulumi.ProviderResource):
             if security_token is None:
                 security_token = _utilities.get_env('ALIBABA_CLOUD_SECURITY_TOKEN', 'ALICLOUD_SECURITY_TOKEN')
             __props__.__dict__["security_token"] = None if security_token is None else pulumi.Output.secret(security_token)
+            __props__.__dict__["shared_credentials_file"] = shared_credentials_file
         secret_opts = pulumi.ResourceOptions(additional_secret_outputs=["secretKey", "securityToken"])
         opts = pulumi.ResourceOptions.merge(opts, secret_opts)
         super(Provider, __self__).__init__(
@@ -229,12 +429,44 @@ class Provider(pulumi.ProviderResource):
         return pulumi.get(self, "access_key")
 
     @property
+    @pulumi.getter(name="accountType")
+    def account_type(self) -> pulumi.Output[Optional[builtins.str]]:
+        """
+        `Domestic` or `International` (any case), as in the bridged provider. It is checked and kept, but changes nothing here: the ECS, ECD and STS endpoints this provider calls are the same for both account types.
+        """
+        return pulumi.get(self, "account_type")
+
+    @property
+    @pulumi.getter(name="credentialsUri")
+    def credentials_uri(self) -> pulumi.Output[Optional[builtins.str]]:
+        """
+        An http(s) URL that answers credentials as JSON (`Code: Success`, `AccessKeyId`, `AccessKeySecret`, `SecurityToken`, `Expiration`), e.g. a sidecar credentials service.
+        """
+        return pulumi.get(self, "credentials_uri")
+
+    @property
+    @pulumi.getter(name="ecsRoleName")
+    def ecs_role_name(self) -> pulumi.Output[Optional[builtins.str]]:
+        """
+        The RAM role attached to the ECS instance this runs on: credentials are taken from the instance metadata service.
+        """
+        return pulumi.get(self, "ecs_role_name")
+
+    @property
     @pulumi.getter
     def profile(self) -> pulumi.Output[Optional[builtins.str]]:
         """
-        The name of the profile in `~/.aliyun/config.json` (modes `AK` and `StsToken`) to take credentials and region from. Can also be set with `ALIBABA_CLOUD_PROFILE` or `ALICLOUD_PROFILE`; without it the file's `current` profile is used.
+        The name of the profile to take credentials and region from, in the Alibaba Cloud CLI profile file (`sharedCredentialsFile`, default `~/.aliyun/config.json`). Can also be set with `ALIBABA_CLOUD_PROFILE` or `ALICLOUD_PROFILE`; without it the file's `current` profile is used.
         """
         return pulumi.get(self, "profile")
+
+    @property
+    @pulumi.getter
+    def protocol(self) -> pulumi.Output[Optional[builtins.str]]:
+        """
+        `HTTPS` (the default) or `HTTP`: the scheme used to reach the default endpoints and endpoints given without one (a bare host or `host:port`). Endpoints given as a URL keep their own scheme.
+        """
+        return pulumi.get(self, "protocol")
 
     @property
     @pulumi.getter
@@ -259,4 +491,12 @@ class Provider(pulumi.ProviderResource):
         The STS security token that goes with temporary credentials. Can also be set with `ALIBABA_CLOUD_SECURITY_TOKEN` or `ALICLOUD_SECURITY_TOKEN`. Stored as a secret.
         """
         return pulumi.get(self, "security_token")
+
+    @property
+    @pulumi.getter(name="sharedCredentialsFile")
+    def shared_credentials_file(self) -> pulumi.Output[Optional[builtins.str]]:
+        """
+        The path of the Alibaba Cloud CLI profile file to read `profile` from, instead of `~/.aliyun/config.json`.
+        """
+        return pulumi.get(self, "shared_credentials_file")
 

@@ -24,12 +24,52 @@ func GetAccessKey(ctx *pulumi.Context) string {
 	return value
 }
 
-// Custom endpoints per service. Each value is a host name (HTTPS is used) or a full `http(s)://host[:port]` URL, e.g. a VPC endpoint or a local emulator.
+// `Domestic` or `International` (any case), as in the bridged provider. It is checked and kept, but changes nothing here: the ECS, ECD and STS endpoints this provider calls are the same for both account types.
+func GetAccountType(ctx *pulumi.Context) string {
+	return config.Get(ctx, "alicloud:accountType")
+}
+
+// A RAM role to assume (STS AssumeRole) with the credentials found otherwise; every call then uses the role's temporary credentials.
+func GetAssumeRole(ctx *pulumi.Context) string {
+	return config.Get(ctx, "alicloud:assumeRole")
+}
+
+// A RAM role to assume with an OIDC token (STS AssumeRoleWithOIDC), e.g. in a Kubernetes pod with RRSA. Its `oidcToken` is stored as a secret.
+func GetAssumeRoleWithOidc(ctx *pulumi.Context) string {
+	return config.Get(ctx, "alicloud:assumeRoleWithOidc")
+}
+
+// How long, in milliseconds, one request waits for its connection. 0 or unset: the client's default.
+func GetClientConnectTimeout(ctx *pulumi.Context) int {
+	return config.GetInt(ctx, "alicloud:clientConnectTimeout")
+}
+
+// How long, in milliseconds, one request waits for its answer. 0 or unset: the client's default.
+func GetClientReadTimeout(ctx *pulumi.Context) int {
+	return config.GetInt(ctx, "alicloud:clientReadTimeout")
+}
+
+// An http(s) URL that answers credentials as JSON (`Code: Success`, `AccessKeyId`, `AccessKeySecret`, `SecurityToken`, `Expiration`), e.g. a sidecar credentials service.
+func GetCredentialsUri(ctx *pulumi.Context) string {
+	return config.Get(ctx, "alicloud:credentialsUri")
+}
+
+// The RAM role attached to the ECS instance this runs on: credentials are taken from the instance metadata service.
+func GetEcsRoleName(ctx *pulumi.Context) string {
+	return config.Get(ctx, "alicloud:ecsRoleName")
+}
+
+// Custom endpoints per service, as an object `{ecs, ecd, sts}`. The bridged provider's list form `[{ecs: ..., ecd: ..., sts: ..., <other services>: ...}]` is accepted too, so one `alicloud:endpoints` serves both providers; entries for services this provider does not call are ignored. Each value is a host name or `host:port` (reached with `protocol`, HTTPS by default) or a full `http(s)://host[:port]` URL, e.g. a VPC endpoint or a local emulator.
 func GetEndpoints(ctx *pulumi.Context) string {
 	return config.Get(ctx, "alicloud:endpoints")
 }
 
-// The name of the profile in `~/.aliyun/config.json` (modes `AK` and `StsToken`) to take credentials and region from. Can also be set with `ALIBABA_CLOUD_PROFILE` or `ALICLOUD_PROFILE`; without it the file's `current` profile is used.
+// The longest time, in seconds, one API call spends retrying throttling and transient errors. 0 or unset: retries stop only at the operation's timeout.
+func GetMaxRetryTimeout(ctx *pulumi.Context) int {
+	return config.GetInt(ctx, "alicloud:maxRetryTimeout")
+}
+
+// The name of the profile to take credentials and region from, in the Alibaba Cloud CLI profile file (`sharedCredentialsFile`, default `~/.aliyun/config.json`). Can also be set with `ALIBABA_CLOUD_PROFILE` or `ALICLOUD_PROFILE`; without it the file's `current` profile is used.
 func GetProfile(ctx *pulumi.Context) string {
 	v, err := config.Try(ctx, "alicloud:profile")
 	if err == nil {
@@ -40,6 +80,11 @@ func GetProfile(ctx *pulumi.Context) string {
 		value = d.(string)
 	}
 	return value
+}
+
+// `HTTPS` (the default) or `HTTP`: the scheme used to reach the default endpoints and endpoints given without one (a bare host or `host:port`). Endpoints given as a URL keep their own scheme.
+func GetProtocol(ctx *pulumi.Context) string {
+	return config.Get(ctx, "alicloud:protocol")
 }
 
 // The Alibaba Cloud region to manage resources in, e.g. `cn-hangzhou`. Can also be set with the `ALIBABA_CLOUD_REGION_ID` or `ALICLOUD_REGION` environment variable, or taken from the selected profile's `region_id`.
@@ -79,4 +124,9 @@ func GetSecurityToken(ctx *pulumi.Context) string {
 		value = d.(string)
 	}
 	return value
+}
+
+// The path of the Alibaba Cloud CLI profile file to read `profile` from, instead of `~/.aliyun/config.json`.
+func GetSharedCredentialsFile(ctx *pulumi.Context) string {
+	return config.Get(ctx, "alicloud:sharedCredentialsFile")
 }

@@ -21,14 +21,59 @@ accessKey: Optional[str]
 The AccessKey ID. Can also be set with `ALIBABA_CLOUD_ACCESS_KEY_ID` or `ALICLOUD_ACCESS_KEY`; otherwise the profile file `~/.aliyun/config.json` is used.
 """
 
+accountType: Optional[str]
+"""
+`Domestic` or `International` (any case), as in the bridged provider. It is checked and kept, but changes nothing here: the ECS, ECD and STS endpoints this provider calls are the same for both account types.
+"""
+
+assumeRole: Optional[str]
+"""
+A RAM role to assume (STS AssumeRole) with the credentials found otherwise; every call then uses the role's temporary credentials.
+"""
+
+assumeRoleWithOidc: Optional[str]
+"""
+A RAM role to assume with an OIDC token (STS AssumeRoleWithOIDC), e.g. in a Kubernetes pod with RRSA. Its `oidcToken` is stored as a secret.
+"""
+
+clientConnectTimeout: Optional[int]
+"""
+How long, in milliseconds, one request waits for its connection. 0 or unset: the client's default.
+"""
+
+clientReadTimeout: Optional[int]
+"""
+How long, in milliseconds, one request waits for its answer. 0 or unset: the client's default.
+"""
+
+credentialsUri: Optional[str]
+"""
+An http(s) URL that answers credentials as JSON (`Code: Success`, `AccessKeyId`, `AccessKeySecret`, `SecurityToken`, `Expiration`), e.g. a sidecar credentials service.
+"""
+
+ecsRoleName: Optional[str]
+"""
+The RAM role attached to the ECS instance this runs on: credentials are taken from the instance metadata service.
+"""
+
 endpoints: Optional[str]
 """
-Custom endpoints per service. Each value is a host name (HTTPS is used) or a full `http(s)://host[:port]` URL, e.g. a VPC endpoint or a local emulator.
+Custom endpoints per service, as an object `{ecs, ecd, sts}`. The bridged provider's list form `[{ecs: ..., ecd: ..., sts: ..., <other services>: ...}]` is accepted too, so one `alicloud:endpoints` serves both providers; entries for services this provider does not call are ignored. Each value is a host name or `host:port` (reached with `protocol`, HTTPS by default) or a full `http(s)://host[:port]` URL, e.g. a VPC endpoint or a local emulator.
+"""
+
+maxRetryTimeout: Optional[int]
+"""
+The longest time, in seconds, one API call spends retrying throttling and transient errors. 0 or unset: retries stop only at the operation's timeout.
 """
 
 profile: Optional[str]
 """
-The name of the profile in `~/.aliyun/config.json` (modes `AK` and `StsToken`) to take credentials and region from. Can also be set with `ALIBABA_CLOUD_PROFILE` or `ALICLOUD_PROFILE`; without it the file's `current` profile is used.
+The name of the profile to take credentials and region from, in the Alibaba Cloud CLI profile file (`sharedCredentialsFile`, default `~/.aliyun/config.json`). Can also be set with `ALIBABA_CLOUD_PROFILE` or `ALICLOUD_PROFILE`; without it the file's `current` profile is used.
+"""
+
+protocol: Optional[str]
+"""
+`HTTPS` (the default) or `HTTP`: the scheme used to reach the default endpoints and endpoints given without one (a bare host or `host:port`). Endpoints given as a URL keep their own scheme.
 """
 
 region: Optional[str]
@@ -44,5 +89,10 @@ The AccessKey secret. Can also be set with `ALIBABA_CLOUD_ACCESS_KEY_SECRET` or 
 securityToken: Optional[str]
 """
 The STS security token that goes with temporary credentials. Can also be set with `ALIBABA_CLOUD_SECURITY_TOKEN` or `ALICLOUD_SECURITY_TOKEN`. Stored as a secret.
+"""
+
+sharedCredentialsFile: Optional[str]
+"""
+The path of the Alibaba Cloud CLI profile file to read `profile` from, instead of `~/.aliyun/config.json`.
 """
 

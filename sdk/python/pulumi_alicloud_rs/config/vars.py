@@ -30,18 +30,81 @@ class _ExportableConfig(types.ModuleType):
         return __config__.get('accessKey') or _utilities.get_env('ALIBABA_CLOUD_ACCESS_KEY_ID', 'ALICLOUD_ACCESS_KEY')
 
     @property
+    def account_type(self) -> Optional[str]:
+        """
+        `Domestic` or `International` (any case), as in the bridged provider. It is checked and kept, but changes nothing here: the ECS, ECD and STS endpoints this provider calls are the same for both account types.
+        """
+        return __config__.get('accountType')
+
+    @property
+    def assume_role(self) -> Optional[str]:
+        """
+        A RAM role to assume (STS AssumeRole) with the credentials found otherwise; every call then uses the role's temporary credentials.
+        """
+        return __config__.get('assumeRole')
+
+    @property
+    def assume_role_with_oidc(self) -> Optional[str]:
+        """
+        A RAM role to assume with an OIDC token (STS AssumeRoleWithOIDC), e.g. in a Kubernetes pod with RRSA. Its `oidcToken` is stored as a secret.
+        """
+        return __config__.get('assumeRoleWithOidc')
+
+    @property
+    def client_connect_timeout(self) -> Optional[int]:
+        """
+        How long, in milliseconds, one request waits for its connection. 0 or unset: the client's default.
+        """
+        return __config__.get_int('clientConnectTimeout')
+
+    @property
+    def client_read_timeout(self) -> Optional[int]:
+        """
+        How long, in milliseconds, one request waits for its answer. 0 or unset: the client's default.
+        """
+        return __config__.get_int('clientReadTimeout')
+
+    @property
+    def credentials_uri(self) -> Optional[str]:
+        """
+        An http(s) URL that answers credentials as JSON (`Code: Success`, `AccessKeyId`, `AccessKeySecret`, `SecurityToken`, `Expiration`), e.g. a sidecar credentials service.
+        """
+        return __config__.get('credentialsUri')
+
+    @property
+    def ecs_role_name(self) -> Optional[str]:
+        """
+        The RAM role attached to the ECS instance this runs on: credentials are taken from the instance metadata service.
+        """
+        return __config__.get('ecsRoleName')
+
+    @property
     def endpoints(self) -> Optional[str]:
         """
-        Custom endpoints per service. Each value is a host name (HTTPS is used) or a full `http(s)://host[:port]` URL, e.g. a VPC endpoint or a local emulator.
+        Custom endpoints per service, as an object `{ecs, ecd, sts}`. The bridged provider's list form `[{ecs: ..., ecd: ..., sts: ..., <other services>: ...}]` is accepted too, so one `alicloud:endpoints` serves both providers; entries for services this provider does not call are ignored. Each value is a host name or `host:port` (reached with `protocol`, HTTPS by default) or a full `http(s)://host[:port]` URL, e.g. a VPC endpoint or a local emulator.
         """
         return __config__.get('endpoints')
 
     @property
+    def max_retry_timeout(self) -> Optional[int]:
+        """
+        The longest time, in seconds, one API call spends retrying throttling and transient errors. 0 or unset: retries stop only at the operation's timeout.
+        """
+        return __config__.get_int('maxRetryTimeout')
+
+    @property
     def profile(self) -> Optional[str]:
         """
-        The name of the profile in `~/.aliyun/config.json` (modes `AK` and `StsToken`) to take credentials and region from. Can also be set with `ALIBABA_CLOUD_PROFILE` or `ALICLOUD_PROFILE`; without it the file's `current` profile is used.
+        The name of the profile to take credentials and region from, in the Alibaba Cloud CLI profile file (`sharedCredentialsFile`, default `~/.aliyun/config.json`). Can also be set with `ALIBABA_CLOUD_PROFILE` or `ALICLOUD_PROFILE`; without it the file's `current` profile is used.
         """
         return __config__.get('profile') or _utilities.get_env('ALIBABA_CLOUD_PROFILE', 'ALICLOUD_PROFILE')
+
+    @property
+    def protocol(self) -> Optional[str]:
+        """
+        `HTTPS` (the default) or `HTTP`: the scheme used to reach the default endpoints and endpoints given without one (a bare host or `host:port`). Endpoints given as a URL keep their own scheme.
+        """
+        return __config__.get('protocol')
 
     @property
     def region(self) -> Optional[str]:
@@ -63,4 +126,11 @@ class _ExportableConfig(types.ModuleType):
         The STS security token that goes with temporary credentials. Can also be set with `ALIBABA_CLOUD_SECURITY_TOKEN` or `ALICLOUD_SECURITY_TOKEN`. Stored as a secret.
         """
         return __config__.get('securityToken') or _utilities.get_env('ALIBABA_CLOUD_SECURITY_TOKEN', 'ALICLOUD_SECURITY_TOKEN')
+
+    @property
+    def shared_credentials_file(self) -> Optional[str]:
+        """
+        The path of the Alibaba Cloud CLI profile file to read `profile` from, instead of `~/.aliyun/config.json`.
+        """
+        return __config__.get('sharedCredentialsFile')
 
