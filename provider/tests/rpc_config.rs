@@ -731,3 +731,134 @@ async fn config_changes_are_compared_as_read() {
         .into_inner();
     assert_eq!(resp.replaces, ["region"]);
 }
+
+/// A read of a share that does not exist: one signed DescribeImageSharePermission.
+async fn read_missing_share(p: &mut Provider) -> Result<String, Status> {
+    p.read(SHARE, &format!("{IMAGE_1}:{OTHER_ACCOUNT}"), json!({}))
+        .await
+        .map(|(id, _, _)| id)
+}
+
+#[tokio::test]
+async fn protocol_sets_the_scheme_of_bare_endpoints() {
+    let emu = Emulator::start().await;
+    let config = |protocol: Option<&str>| {
+        let mut c = emulator_config(&emu);
+        c["endpoints"] = json!([{"ecs": bare(&emu), "ecd": bare(&emu)}]);
+        if let Some(p) = protocol {
+            c["protocol"] = json!(p);
+        }
+        c
+    };
+    let mut p = Provider::start(&[]).await;
+    check_then_configure(&mut p, config(Some("HTTP")))
+        .await
+        .expect("configure");
+    assert_eq!(read_missing_share(&mut p).await.expect("read"), "");
+    assert_eq!(emu.count("DescribeImageSharePermission").await, 1);
+    // HTTPS, the default, cannot talk to the plain-HTTP emulator: nothing arrives.
+    for protocol in [None, Some("HTTPS")] {
+        let mut p = Provider::start(&[]).await;
+        check_then_configure(&mut p, config(protocol))
+            .await
+            .expect("configure");
+        let err = read_missing_share(&mut p).await.unwrap_err();
+        assert!(
+            err.message().contains(&format!("https://{}", bare(&emu))),
+            "{protocol:?}: {}",
+            err.message()
+        );
+    }
+    assert_eq!(emu.count("DescribeImageSharePermission").await, 1);
+}
+
+#[tokio::test]
+async fn shared_credentials_file_and_profile_choose_the_credentials_and_region() {
+    let emu = Emulator::start().await;
+    let dir = std::env::temp_dir().join(format!("alicloud-profiles-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let file = dir.join("team-config.json");
+    std::fs::write(
+        &file,
+        json!({
+            "current": "other",
+            "profiles": [
+                {"name": "other", "mode": "AK", "access_key_id": "LTAI5tOtherEmulatorKey2",
+                 "access_key_secret": "otherEmulatorSecret02", "region_id": "cn-shanghai"},
+                {"name": "emu", "mode": "AK", "access_key_id": ACCESS_KEY,
+                 "access_key_secret": SECRET_KEY, "region_id": "cn-hangzhou"},
+            ],
+        })
+        .to_string(),
+    )
+    .expect("profile file");
+    let mut p = Provider::start(&[]).await;
+    let config = as_engine_sends(json!({
+        "sharedCredentialsFile": file.to_string_lossy(),
+        "profile": "emu",
+        "endpoints": {"ecs": emu.url, "ecd": emu.url},
+    }));
+    let (inputs, failures) = check_config(&mut p, config.clone()).await;
+    assert!(failures.is_empty(), "{failures:?}");
+    assert_eq!(
+        inputs["region"],
+        json!("cn-hangzhou"),
+        "the profile's region is recorded"
+    );
+    check_then_configure(&mut p, config)
+        .await
+        .expect("configure");
+    // IMAGE_1 belongs to the first account: only its key can share it.
+    share_round_trip(&mut p, &emu).await;
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test]
+async fn max_retry_timeout_caps_retrying() {
+    let emu = Emulator::start().await;
+    // Throttled once, with the service asking for a 2 s wait before the retry.
+    let throttle =
+        json!({"kind": "throttle", "action": "DescribeImageSharePermission", "retryAfterMs": 2000});
+    let mut config = emulator_config(&emu);
+    config["maxRetryTimeout"] = json!("1");
+    let mut p = Provider::start(&[]).await;
+    check_then_configure(&mut p, config)
+        .await
+        .expect("configure");
+    emu.fault(throttle.clone()).await;
+    let err = read_missing_share(&mut p).await.unwrap_err();
+    assert!(err.message().contains("Throttling"), "{}", err.message());
+    assert_eq!(
+        emu.count("DescribeImageSharePermission").await,
+        1,
+        "no retry past 1 s"
+    );
+    // Without it the client waits and retries.
+    let mut p = Provider::configured(&emu).await;
+    emu.fault(throttle).await;
+    assert_eq!(read_missing_share(&mut p).await.expect("read"), "");
+    assert_eq!(emu.count("DescribeImageSharePermission").await, 3);
+}
+
+#[tokio::test]
+async fn client_read_timeout_bounds_each_attempt() {
+    let emu = Emulator::start().await;
+    let mut config = emulator_config(&emu);
+    config["clientReadTimeout"] = json!(300);
+    config["clientConnectTimeout"] = json!("2000");
+    let mut p = Provider::start(&[]).await;
+    check_then_configure(&mut p, config)
+        .await
+        .expect("configure");
+    // The first attempt gets no answer for 5 s; the second is answered.
+    emu.fault(json!({"kind": "hang", "action": "DescribeImageSharePermission", "latencyMs": 5000}))
+        .await;
+    let started = std::time::Instant::now();
+    assert_eq!(read_missing_share(&mut p).await.expect("read"), "");
+    let elapsed = started.elapsed();
+    assert!(
+        elapsed < std::time::Duration::from_secs(4),
+        "the hung attempt was not cut at 300 ms: {elapsed:?}"
+    );
+    assert_eq!(emu.count("DescribeImageSharePermission").await, 2);
+}
