@@ -1,5 +1,6 @@
-//! The OpenAPI surface on `/`: parse, route by version and action, authenticate, apply faults, run the
-//! action, and answer with a body or Alibaba's error envelope.
+//! The OpenAPI surface on `/`: parse, route by version and action, authenticate (or, for anonymous actions,
+//! take the call unsigned), apply faults, run the action, and answer with a body or Alibaba's error
+//! envelope.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -16,20 +17,25 @@ use crate::auth::{self, Scheme, Signed};
 use crate::error::ApiError;
 use crate::model::now;
 use crate::params::Params;
-use crate::{Fault, FaultKind, Shared, ecd, ecs};
+use crate::{Fault, FaultKind, Shared, ecd, ecs, sts};
 
 /// The products this endpoint serves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Product {
     Ecs,
     Ecd,
+    Sts,
 }
+
+/// Actions that take calls without a signature (the official SDKs send them with `auth_type=Anonymous`).
+const ANONYMOUS_ACTIONS: &[&str] = &["AssumeRoleWithOIDC"];
 
 impl Product {
     fn by_version(version: &str) -> Option<Product> {
         match version {
             "2014-05-26" => Some(Product::Ecs),
             "2020-09-30" => Some(Product::Ecd),
+            "2015-04-01" => Some(Product::Sts),
             _ => None,
         }
     }
@@ -38,6 +44,7 @@ impl Product {
         match self {
             Product::Ecs => "ecs",
             Product::Ecd => "ecd",
+            Product::Sts => "sts",
         }
     }
 
@@ -50,6 +57,7 @@ impl Product {
                 "ModifyImageAttribute",
                 "DeleteImages",
             ],
+            Product::Sts => &["AssumeRole", "AssumeRoleWithOIDC"],
         }
     }
 }
@@ -126,6 +134,7 @@ fn host_product(host: &str) -> Option<Product> {
     match name.split(['.', '-']).next() {
         Some("ecs") => Some(Product::Ecs),
         Some("ecd") => Some(Product::Ecd),
+        Some("sts") => Some(Product::Sts),
         _ => None,
     }
 }
@@ -193,7 +202,7 @@ async fn handle(
 }
 
 /// A response that breaks the connection before anything of it is sent: the client sees a network error.
-fn dropped() -> Response {
+pub(crate) fn dropped() -> Response {
     let broken = tokio_stream::iter(vec![Err::<Bytes, std::io::Error>(std::io::Error::other(
         "connection dropped by fault rule",
     ))]);
@@ -217,7 +226,7 @@ enum Reply {
 /// verification, so nothing of the request, not even its nonce, is used); verify; `throttle`, `server_error`
 /// and `error` rules; `latency`; run (`commit_then_drop` and `create_failed` apply there).
 async fn call(shared: &Shared, req: &Signed<'_>, host: &str) -> Result<Reply, ApiError> {
-    let scheme = auth::scheme(req)?;
+    let scheme = auth::scheme(req);
     let all: Vec<(String, String)> = req.query.iter().chain(req.form.iter()).cloned().collect();
     let params = Params(all);
     let header = |name: &str| {
@@ -226,13 +235,23 @@ async fn call(shared: &Shared, req: &Signed<'_>, host: &str) -> Result<Reply, Ap
             .and_then(|v| v.to_str().ok())
             .map(str::to_string)
     };
+    let param = |name: &str| params.get(name).map(str::to_string);
     let (action, version) = match scheme {
-        Scheme::V3 => (header("x-acs-action"), header("x-acs-version")),
-        Scheme::V1 => (
-            params.get("Action").map(str::to_string),
-            params.get("Version").map(str::to_string),
+        Some(Scheme::V3) => (header("x-acs-action"), header("x-acs-version")),
+        Some(Scheme::V1) => (param("Action"), param("Version")),
+        // The official SDKs send anonymous RPC calls with both the V1 parameters and the V3 headers.
+        None => (
+            param("Action").or_else(|| header("x-acs-action")),
+            param("Version").or_else(|| header("x-acs-version")),
         ),
     };
+    if scheme.is_none()
+        && !action
+            .as_deref()
+            .is_some_and(|a| ANONYMOUS_ACTIONS.contains(&a))
+    {
+        return Err(auth::unsigned());
+    }
     let action = action
         .filter(|a| !a.is_empty())
         .ok_or_else(|| ApiError::missing("Action"))?;
@@ -263,23 +282,29 @@ async fn call(shared: &Shared, req: &Signed<'_>, host: &str) -> Result<Reply, Ap
 
     let (latency, caller) = {
         let mut inner = shared.lock();
-        *inner.calls.entry(action.clone()).or_default() += 1;
-        shared.calls_changed();
+        shared.count_call(&mut inner, &action);
         if let Some(rule) = inner.take_fault(&action, &[FaultKind::DropBefore, FaultKind::Hang]) {
             return Ok(match rule.kind {
                 FaultKind::Hang => Reply::Hang(rule.latency_ms),
                 _ => Reply::Drop,
             });
         }
-        let now = now();
+        let clock = auth::Clock {
+            now: now(),
+            credentials: inner.credential_now(),
+        };
         let inner = &mut *inner;
         let caller = match scheme {
-            Scheme::V3 => auth::verify_v3(req, &inner.world, &mut inner.nonces, now)?,
-            Scheme::V1 => auth::verify_v1(req, &inner.world, &mut inner.nonces, now)?,
+            Some(Scheme::V3) => auth::verify_v3(req, &inner.world, &mut inner.nonces, clock)?,
+            Some(Scheme::V1) => auth::verify_v1(req, &inner.world, &mut inner.nonces, clock)?,
+            None => auth::Caller {
+                account_id: String::new(),
+            },
         };
         let scheme_name = match scheme {
-            Scheme::V3 => "v3",
-            Scheme::V1 => "v1",
+            Some(Scheme::V3) => "v3",
+            Some(Scheme::V1) => "v1",
+            None => "anonymous",
         };
         *inner.schemes.entry(scheme_name.into()).or_default() += 1;
         let refusal = inner.take_fault(
@@ -372,6 +397,14 @@ fn run(
         }
         "DeleteImages" => {
             ecd::delete_images(&mut inner.world, caller, params, &timing, now).map(|v| (v, true))
+        }
+        "AssumeRole" => {
+            let now = inner.credential_now();
+            sts::assume_role(&mut inner.world, caller, params, now).map(|v| (v, true))
+        }
+        "AssumeRoleWithOIDC" => {
+            let now = inner.credential_now();
+            sts::assume_role_with_oidc(&mut inner.world, params, now).map(|v| (v, true))
         }
         other => Err(ApiError::new(
             404,

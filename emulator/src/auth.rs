@@ -74,7 +74,7 @@ pub enum Scheme {
 /// What a verified request may do.
 #[derive(Debug, Clone)]
 pub struct Caller {
-    /// The calling account.
+    /// The calling account; empty for an anonymous call.
     pub account_id: String,
 }
 
@@ -103,22 +103,38 @@ fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
         .map(|(_, v)| v.as_str())
 }
 
-/// The scheme a request claims.
-pub fn scheme(req: &Signed<'_>) -> Result<Scheme, ApiError> {
+/// The scheme a request claims: V3 with an `Authorization: ACS3-…` header, V1 with a `Signature`
+/// parameter, or none (an anonymous call, which only anonymous actions accept).
+pub fn scheme(req: &Signed<'_>) -> Option<Scheme> {
     if header(req.headers, "authorization").is_some_and(|a| a.starts_with("ACS3-")) {
-        Ok(Scheme::V3)
+        Some(Scheme::V3)
     } else if param(req.query, "Signature")
         .or(param(req.form, "Signature"))
         .is_some()
     {
-        Ok(Scheme::V1)
+        Some(Scheme::V1)
     } else {
-        Err(ApiError::new(
-            400,
-            "IncompleteSignature",
-            "The request signature does not conform to Aliyun standards: no Authorization header and no Signature parameter.",
-        ))
+        None
     }
+}
+
+/// `IncompleteSignature` for a request that carries no signature.
+pub fn unsigned() -> ApiError {
+    ApiError::new(
+        400,
+        "IncompleteSignature",
+        "The request signature does not conform to Aliyun standards: no Authorization header and no Signature parameter.",
+    )
+}
+
+/// The clocks a verification uses: real time for timestamps and nonces, the credential clock (real time plus
+/// the control API's offset) for the expiry of temporary keys.
+#[derive(Debug, Clone, Copy)]
+pub struct Clock {
+    /// Unix seconds, real time.
+    pub now: f64,
+    /// Unix seconds on the credential clock.
+    pub credentials: f64,
 }
 
 fn check_time(value: Option<&str>, name: &str, now: f64) -> Result<(), ApiError> {
@@ -147,9 +163,9 @@ fn caller(
     world: &World,
     access_key_id: &str,
     token: Option<&str>,
-    now: f64,
+    clock: Clock,
 ) -> Result<(String, String), ApiError> {
-    let (account, key) = world.key(access_key_id).ok_or_else(|| {
+    let key = world.key(access_key_id).ok_or_else(|| {
         ApiError::new(
             404,
             "InvalidAccessKeyId.NotFound",
@@ -157,7 +173,7 @@ fn caller(
         )
     })?;
     let token = token.filter(|t| !t.is_empty());
-    if let Some(expected) = &key.security_token {
+    if let Some(expected) = key.security_token {
         let Some(token) = token else {
             return Err(ApiError::new(
                 400,
@@ -172,12 +188,7 @@ fn caller(
                 "The security token you provided does not match the access key.",
             ));
         }
-        let expired = key
-            .expiration
-            .as_deref()
-            .and_then(|e| chrono::DateTime::parse_from_rfc3339(e).ok())
-            .is_some_and(|e| (e.timestamp() as f64) <= now);
-        if expired {
+        if key.expires_at.is_some_and(|e| e <= clock.credentials) {
             return Err(ApiError::new(
                 400,
                 "InvalidSecurityToken.Expired",
@@ -191,7 +202,7 @@ fn caller(
             "A security token was sent with a permanent access key.",
         ));
     }
-    Ok((account.id.clone(), key.access_key_secret.clone()))
+    Ok((key.account_id.to_string(), key.secret.to_string()))
 }
 
 /// Verifies a V3 request.
@@ -199,8 +210,9 @@ pub fn verify_v3(
     req: &Signed<'_>,
     world: &World,
     nonces: &mut Nonces,
-    now: f64,
+    clock: Clock,
 ) -> Result<Caller, ApiError> {
+    let now = clock.now;
     let incomplete = |why: &str| {
         ApiError::new(
             400,
@@ -266,7 +278,7 @@ pub fn verify_v3(
         world,
         access_key_id,
         header(req.headers, "x-acs-security-token"),
-        now,
+        clock,
     )?;
 
     let mut canonical_headers = String::new();
@@ -322,8 +334,9 @@ pub fn verify_v1(
     req: &Signed<'_>,
     world: &World,
     nonces: &mut Nonces,
-    now: f64,
+    clock: Clock,
 ) -> Result<Caller, ApiError> {
+    let now = clock.now;
     let all: Vec<(String, String)> = req.query.iter().chain(req.form.iter()).cloned().collect();
     let get = |name: &str| param(&all, name);
     if get("SignatureMethod") != Some("HMAC-SHA1") {
@@ -343,7 +356,7 @@ pub fn verify_v1(
     let access_key_id = get("AccessKeyId").ok_or_else(|| ApiError::missing("AccessKeyId"))?;
     let nonce = get("SignatureNonce").ok_or_else(|| ApiError::missing("SignatureNonce"))?;
     check_time(get("Timestamp"), "Timestamp", now)?;
-    let (account_id, secret) = caller(world, access_key_id, get("SecurityToken"), now)?;
+    let (account_id, secret) = caller(world, access_key_id, get("SecurityToken"), clock)?;
     let signed: Vec<(String, String)> = all
         .iter()
         .filter(|(k, _)| k != "Signature")

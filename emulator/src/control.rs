@@ -1,6 +1,7 @@
 //! The control API under `/_emulator/`, for tests and benchmarks only (loopback peers only): state dump,
-//! reset, seed, accounts, call counters (and waiting for them), fault rules, timing and image holding, and
-//! out-of-band changes.
+//! reset, seed, accounts, call counters (and waiting for them), fault rules, timing and image holding,
+//! out-of-band changes, RAM roles and OIDC providers, the credential clock, the instance role, the metadata
+//! service's URL, and the credentials URI.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -18,8 +19,11 @@ use serde_json::{Value, json};
 
 use crate::Inner;
 use crate::ecs::well_formed_account;
-use crate::model::{EcdImage, Share, World, now, now_rfc3339};
-use crate::{Fault, Shared};
+use crate::metadata::intercept;
+use crate::model::{
+    EcdImage, InstanceRole, OidcProvider, Role, Share, World, now, now_rfc3339, rfc3339,
+};
+use crate::{Fault, Shared, sts};
 
 type Answer = Result<Json<Value>, (StatusCode, Json<Value>)>;
 
@@ -65,6 +69,20 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .route("/_emulator/ecd/modify-image", post(modify_ecd_image))
         .route("/_emulator/ecd/delete-image", post(delete_ecd_image))
         .route("/_emulator/ecd/release-images", post(release_images))
+        .route("/_emulator/roles", get(roles).post(add_role))
+        .route(
+            "/_emulator/oidc-providers",
+            get(oidc_providers).post(add_oidc_provider),
+        )
+        .route("/_emulator/clock", get(clock).post(advance_clock))
+        .route(
+            "/_emulator/instance-role",
+            get(instance_role)
+                .post(set_instance_role)
+                .delete(clear_instance_role),
+        )
+        .route("/_emulator/metadata", get(metadata))
+        .route("/_emulator/credentials-uri", get(credentials_uri))
         .layer(middleware::from_fn(loopback_only))
         .with_state(shared)
 }
@@ -81,9 +99,12 @@ async fn reset(State(s): State<Arc<Shared>>) -> Json<Value> {
     Json(json!({"reset": true}))
 }
 
-async fn seed(State(s): State<Arc<Shared>>, Json(world): Json<World>) -> Json<Value> {
+async fn seed(State(s): State<Arc<Shared>>, Json(world): Json<World>) -> Answer {
+    if let Some(problem) = world.problem() {
+        return Err(fail(StatusCode::BAD_REQUEST, problem));
+    }
     s.reset(Some(world));
-    Json(json!({"seeded": true}))
+    Ok(Json(json!({"seeded": true})))
 }
 
 async fn accounts(State(s): State<Arc<Shared>>) -> Json<Value> {
@@ -201,6 +222,7 @@ fn config_json(inner: &Inner) -> Value {
         "imageCreateSeconds": inner.timing.image_create_seconds,
         "imageDeleteSeconds": inner.timing.image_delete_seconds,
         "holdImages": inner.hold_images,
+        "imdsV2Required": inner.imds_v2_required,
     })
 }
 
@@ -214,6 +236,7 @@ struct ConfigPatch {
     image_create_seconds: Option<f64>,
     image_delete_seconds: Option<f64>,
     hold_images: Option<bool>,
+    imds_v2_required: Option<bool>,
 }
 
 async fn set_config(State(s): State<Arc<Shared>>, Json(patch): Json<ConfigPatch>) -> Answer {
@@ -244,6 +267,9 @@ async fn set_config(State(s): State<Arc<Shared>>, Json(patch): Json<ConfigPatch>
     }
     if let Some(hold) = patch.hold_images {
         inner.hold_images = hold;
+    }
+    if let Some(required) = patch.imds_v2_required {
+        inner.imds_v2_required = required;
     }
     s.persist(&inner.world);
     Ok(Json(config_json(&inner)))
@@ -444,4 +470,224 @@ async fn release_images(State(s): State<Arc<Shared>>, body: Bytes) -> Answer {
     }
     s.persist(&inner.world);
     Ok(Json(json!({"released": released})))
+}
+
+async fn roles(State(s): State<Arc<Shared>>) -> Json<Value> {
+    Json(json!({"roles": s.lock().world.roles}))
+}
+
+/// Adds a role, or replaces the one with the same ARN; the accounts it names come to exist.
+async fn add_role(State(s): State<Arc<Shared>>, Json(role): Json<Role>) -> Answer {
+    if let Some(problem) = role.problem() {
+        return Err(fail(StatusCode::BAD_REQUEST, problem));
+    }
+    let mut inner = s.lock();
+    let world = &mut inner.world;
+    let arn = role.arn.clone();
+    let replaced = match world
+        .roles
+        .iter_mut()
+        .find(|r| r.arn.eq_ignore_ascii_case(&arn))
+    {
+        Some(existing) => {
+            *existing = role;
+            true
+        }
+        None => {
+            world.roles.push(role);
+            false
+        }
+    };
+    world.register_implied_accounts();
+    let total = world.roles.len();
+    s.persist(&inner.world);
+    Ok(Json(
+        json!({"arn": arn, "replaced": replaced, "total": total}),
+    ))
+}
+
+async fn oidc_providers(State(s): State<Arc<Shared>>) -> Json<Value> {
+    Json(json!({"oidcProviders": s.lock().world.oidc_providers}))
+}
+
+/// Adds an OIDC provider, or replaces the one with the same ARN.
+async fn add_oidc_provider(
+    State(s): State<Arc<Shared>>,
+    Json(provider): Json<OidcProvider>,
+) -> Answer {
+    if provider.arn.is_empty()
+        || provider.issuer.is_empty()
+        || provider.audiences.is_empty()
+        || provider.audiences.iter().any(String::is_empty)
+    {
+        return Err(fail(
+            StatusCode::BAD_REQUEST,
+            "an OIDC provider needs an arn, an issuer and at least one non-empty audience",
+        ));
+    }
+    let mut inner = s.lock();
+    let providers = &mut inner.world.oidc_providers;
+    let arn = provider.arn.clone();
+    let replaced = match providers
+        .iter_mut()
+        .find(|p| p.arn.eq_ignore_ascii_case(&arn))
+    {
+        Some(existing) => {
+            *existing = provider;
+            true
+        }
+        None => {
+            providers.push(provider);
+            false
+        }
+    };
+    let total = providers.len();
+    s.persist(&inner.world);
+    Ok(Json(
+        json!({"arn": arn, "replaced": replaced, "total": total}),
+    ))
+}
+
+fn clock_json(inner: &Inner) -> Value {
+    json!({
+        "offsetSeconds": inner.clock_offset,
+        "now": rfc3339(inner.credential_now()),
+    })
+}
+
+async fn clock(State(s): State<Arc<Shared>>) -> Json<Value> {
+    Json(clock_json(&s.lock()))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct Advance {
+    advance_seconds: f64,
+}
+
+/// Moves the credential clock forward: every credential expiry check (STS keys, OIDC tokens, metadata
+/// tokens) and issue time uses real time plus the sum of the advances. Signature timestamps and nonces keep
+/// real time, so clients keep signing with their own clock.
+async fn advance_clock(State(s): State<Arc<Shared>>, Json(req): Json<Advance>) -> Answer {
+    if !req.advance_seconds.is_finite() || req.advance_seconds < 0.0 {
+        return Err(fail(
+            StatusCode::BAD_REQUEST,
+            "advanceSeconds must be finite and not negative",
+        ));
+    }
+    let mut inner = s.lock();
+    inner.clock_offset += req.advance_seconds;
+    Ok(Json(clock_json(&inner)))
+}
+
+async fn instance_role(State(s): State<Arc<Shared>>) -> Json<Value> {
+    Json(json!({"instanceRole": s.lock().world.instance_role}))
+}
+
+/// Attaches a role to the emulated instance (replacing any); the metadata service issues a new credential
+/// on its next request.
+async fn set_instance_role(State(s): State<Arc<Shared>>, Json(role): Json<InstanceRole>) -> Answer {
+    if role.name.is_empty() {
+        return Err(fail(StatusCode::BAD_REQUEST, "name must not be empty"));
+    }
+    if role
+        .duration_seconds
+        .is_some_and(|d| !(sts::MIN_DURATION..=sts::MAX_DURATION).contains(&d))
+    {
+        return Err(fail(
+            StatusCode::BAD_REQUEST,
+            "durationSeconds must be 900 to 43200",
+        ));
+    }
+    let mut inner = s.lock();
+    if inner.world.role(&role.role_arn).is_none() {
+        return Err(fail(
+            StatusCode::NOT_FOUND,
+            format!("no role {}", role.role_arn),
+        ));
+    }
+    inner.world.instance_role = Some(role);
+    inner.imds_credential = None;
+    s.persist(&inner.world);
+    Ok(Json(json!({"instanceRole": inner.world.instance_role})))
+}
+
+async fn clear_instance_role(State(s): State<Arc<Shared>>) -> Json<Value> {
+    let mut inner = s.lock();
+    inner.world.instance_role = None;
+    inner.imds_credential = None;
+    s.persist(&inner.world);
+    Json(json!({"instanceRole": null}))
+}
+
+async fn metadata(State(s): State<Arc<Shared>>) -> Answer {
+    match s.metadata_url() {
+        Some(url) => Ok(Json(json!({"url": url}))),
+        None => Err(fail(
+            StatusCode::NOT_FOUND,
+            "the metadata service is not running",
+        )),
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct UriQuery {
+    role_arn: Option<String>,
+    duration_seconds: Option<u64>,
+}
+
+/// A fresh temporary credential of the configured role (or of `roleArn`), in the shape credential tools
+/// expect from `ALIBABA_CLOUD_CREDENTIALS_URI`. Counted as `CredentialsUri`; fault rules naming that apply.
+async fn credentials_uri(State(s): State<Arc<Shared>>, Query(query): Query<UriQuery>) -> Response {
+    if let Some(answer) = intercept(&s, "CredentialsUri").await {
+        return answer;
+    }
+    let refuse = |status: StatusCode, code: &str, message: String| {
+        (status, Json(json!({"Code": code, "Message": message}))).into_response()
+    };
+    let mut inner = s.lock();
+    let configured = inner.world.credentials_uri.clone();
+    let Some(arn) = query
+        .role_arn
+        .clone()
+        .or_else(|| configured.as_ref().map(|c| c.role_arn.clone()))
+    else {
+        return refuse(
+            StatusCode::NOT_FOUND,
+            "NotConfigured",
+            "no credentialsUri role in the seed and no roleArn in the query".into(),
+        );
+    };
+    let duration = query
+        .duration_seconds
+        .or(configured.and_then(|c| c.duration_seconds))
+        .unwrap_or(sts::DEFAULT_DURATION);
+    if !(sts::MIN_DURATION..=sts::MAX_DURATION).contains(&duration) {
+        return refuse(
+            StatusCode::BAD_REQUEST,
+            "InvalidParameter.DurationSeconds",
+            "durationSeconds must be 900 to 43200".into(),
+        );
+    }
+    let Some(role) = inner.world.role(&arn).cloned() else {
+        return refuse(
+            StatusCode::NOT_FOUND,
+            "EntityNotExist.Role",
+            format!("The specified Role not exists: {arn}"),
+        );
+    };
+    let now = inner.credential_now();
+    let credential = sts::issue(
+        &mut inner.world,
+        &role,
+        "credentials-uri",
+        duration,
+        "credentials-uri",
+        now,
+    );
+    s.persist(&inner.world);
+    let mut body = sts::credentials_json(&credential);
+    body["Code"] = json!("Success");
+    Json(body).into_response()
 }

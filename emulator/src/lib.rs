@@ -1,6 +1,8 @@
-//! A local Alibaba Cloud OpenAPI endpoint for ECS (2014-05-26) and ECD (2020-09-30), strict enough that a
-//! client bug shows up as a failure: it verifies signatures, versions, parameters and limits, answers with
-//! Alibaba's error envelope, and offers a control API for tests (state, counters, faults).
+//! A local Alibaba Cloud OpenAPI endpoint for ECS (2014-05-26), ECD (2020-09-30) and STS (2015-04-01), strict
+//! enough that a client bug shows up as a failure: it verifies signatures, versions, parameters and limits,
+//! answers with Alibaba's error envelope, and offers a control API for tests (state, counters, faults, the
+//! credential clock). Beside it, on its own port, an ECS instance metadata service hands out the instance
+//! role's temporary credentials.
 
 pub mod api;
 pub mod auth;
@@ -8,10 +10,12 @@ pub mod control;
 mod ecd;
 mod ecs;
 pub mod error;
+pub mod metadata;
 pub mod model;
 mod params;
+pub mod sts;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -151,9 +155,34 @@ pub struct Inner {
     pub timing: Timing,
     /// Whether new ECD images stay `Creating` until released through the control API.
     pub hold_images: bool,
+    /// Seconds added to real time for every credential expiry check (STS keys, OIDC tokens, metadata
+    /// tokens) and for the times credentials are issued at; never for signature timestamps or nonces.
+    pub clock_offset: f64,
+    /// Metadata service session tokens and when they expire (credential clock).
+    pub imds_tokens: HashMap<String, f64>,
+    /// Whether the metadata service refuses requests without a valid session token (IMDSv2 only).
+    pub imds_v2_required: bool,
+    /// The AccessKey ID of the credential the metadata service currently hands out.
+    pub imds_credential: Option<String>,
 }
 
 impl Inner {
+    /// Unix seconds on the credential clock: real time plus the control API's offset.
+    pub fn credential_now(&self) -> f64 {
+        model::now() + self.clock_offset
+    }
+
+    /// Like [`Inner::take_fault`], but only rules that name `action` apply (the metadata service and the
+    /// credentials URI are not hit by rules meant for API calls).
+    pub fn take_named_fault(&mut self, action: &str, kinds: &[FaultKind]) -> Option<Fault> {
+        let rule = self.faults.iter_mut().find(|f| {
+            kinds.contains(&f.kind) && f.count > 0 && f.action.as_deref() == Some(action)
+        })?;
+        rule.count -= 1;
+        rule.used += 1;
+        Some(rule.clone())
+    }
+
     /// Consumes one use of the first rule (in the order added) of one of `kinds` matching `action`.
     pub fn take_fault(&mut self, action: &str, kinds: &[FaultKind]) -> Option<Fault> {
         let rule = self.faults.iter_mut().find(|f| {
@@ -202,6 +231,8 @@ pub struct Shared {
     calls_changed: watch::Sender<u64>,
     /// Set once the server is stopping; held (`hang`) requests let go then.
     stopping: watch::Sender<bool>,
+    /// The metadata service's URL, once it listens.
+    metadata_url: Mutex<Option<String>>,
 }
 
 impl Shared {
@@ -225,7 +256,22 @@ impl Shared {
             state_file,
             calls_changed: watch::Sender::new(0),
             stopping: watch::Sender::new(false),
+            metadata_url: Mutex::new(None),
         })
+    }
+
+    /// The metadata service's URL, when it runs.
+    pub fn metadata_url(&self) -> Option<String> {
+        self.metadata_url
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone()
+    }
+
+    /// Counts a call of `action` and wakes those waiting for counters.
+    pub fn count_call(&self, inner: &mut Inner, action: &str) {
+        *inner.calls.entry(action.to_string()).or_default() += 1;
+        self.calls_changed();
     }
 
     /// The lock; a panic elsewhere never makes the state unusable.
@@ -290,6 +336,31 @@ pub fn load_world(seed: &World, state_file: Option<&std::path::Path>) -> anyhow:
     match state_file {
         Some(path) if path.exists() => Ok(serde_json::from_slice(&std::fs::read(path)?)?),
         _ => Ok(seed.clone()),
+    }
+}
+
+/// Serves the ECS instance metadata service on `listener` until the API server stops (see [`serve`]). Its URL
+/// is known to the control API (`GET /_emulator/metadata`) as soon as this is called.
+pub fn serve_metadata(
+    listener: TcpListener,
+    shared: Arc<Shared>,
+) -> impl Future<Output = std::io::Result<()>> + Send + 'static {
+    let addr = listener.local_addr();
+    if let Ok(addr) = &addr {
+        *shared
+            .metadata_url
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(format!("http://{addr}"));
+    }
+    async move {
+        addr?;
+        let app = metadata::router(shared.clone());
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async move { shared.stopped().await })
+        .await
     }
 }
 

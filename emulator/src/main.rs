@@ -1,19 +1,21 @@
-//! `alicloud-emulator`: serves the emulated ECS + ECD OpenAPI on 127.0.0.1 and prints its URL first.
+//! `alicloud-emulator`: serves the emulated ECS + ECD + STS OpenAPI on 127.0.0.1 and prints its URL on the
+//! first line of stdout, then the ECS instance metadata service's URL on the second.
 
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use alicloud_emulator::model::{DEFAULT_SEED, World};
-use alicloud_emulator::{Shared, Timing, load_world, serve};
+use alicloud_emulator::{Shared, Timing, load_world, serve, serve_metadata};
 use anyhow::{Context, bail};
 use tokio::net::TcpListener;
 use tokio::signal::unix::{SignalKind, signal};
 
-const USAGE: &str = "usage: alicloud-emulator [--port N] [--seed FILE] [--state-file FILE] [--image-create-seconds F] [--image-delete-seconds F]";
+const USAGE: &str = "usage: alicloud-emulator [--port N] [--metadata-port N] [--seed FILE] [--state-file FILE] [--image-create-seconds F] [--image-delete-seconds F]";
 
 struct Args {
     port: u16,
+    metadata_port: u16,
     seed: Option<PathBuf>,
     state_file: Option<PathBuf>,
     timing: Timing,
@@ -22,6 +24,7 @@ struct Args {
 fn parse_args() -> anyhow::Result<Args> {
     let mut args = Args {
         port: 0,
+        metadata_port: 0,
         seed: None,
         state_file: None,
         timing: Timing::default(),
@@ -49,6 +52,11 @@ fn parse_args() -> anyhow::Result<Args> {
                 args.port = value
                     .parse()
                     .with_context(|| format!("--port: not a port: {value}"))?
+            }
+            "--metadata-port" => {
+                args.metadata_port = value
+                    .parse()
+                    .with_context(|| format!("--metadata-port: not a port: {value}"))?
             }
             "--seed" => args.seed = Some(value.into()),
             "--state-file" => args.state_file = Some(value.into()),
@@ -79,17 +87,28 @@ async fn run() -> anyhow::Result<()> {
         None => DEFAULT_SEED.to_string(),
     };
     let seed: World = serde_json::from_str(&seed_text).context("parsing the seed")?;
+    if let Some(problem) = seed.problem() {
+        bail!("the seed: {problem}");
+    }
     let world = load_world(&seed, args.state_file.as_deref()).context("loading the state file")?;
     let shared = Shared::new(world, seed, args.timing, args.state_file);
     let listener = TcpListener::bind(("127.0.0.1", args.port))
         .await
         .context("binding 127.0.0.1")?;
+    let metadata = TcpListener::bind(("127.0.0.1", args.metadata_port))
+        .await
+        .context("binding 127.0.0.1 for the metadata service")?;
     let addr = listener.local_addr()?;
+    let metadata_addr = metadata.local_addr()?;
     let mut stdout = std::io::stdout().lock();
     writeln!(stdout, "http://{addr}")?;
+    writeln!(stdout, "http://{metadata_addr}")?;
     stdout.flush()?;
     drop(stdout);
+    // The metadata service stops when the API server does (it waits for the shared stop flag).
+    let metadata = tokio::spawn(serve_metadata(metadata, shared.clone()));
     serve(listener, shared, shutdown()).await?;
+    metadata.await.context("the metadata service")??;
     Ok(())
 }
 

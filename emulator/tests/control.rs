@@ -428,7 +428,7 @@ async fn config_refuses_unknown_settings() {
     assert!((400..500).contains(&status), "{status}");
     assert_eq!(
         e.control_get("config").await,
-        json!({"imageCreateSeconds": 0.0, "imageDeleteSeconds": 0.0, "holdImages": false})
+        json!({"imageCreateSeconds": 0.0, "imageDeleteSeconds": 0.0, "holdImages": false, "imdsV2Required": false})
     );
     e.stop().await;
 }

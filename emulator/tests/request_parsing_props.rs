@@ -1,6 +1,7 @@
 //! Property tests of request parsing on `/`: whatever arrives (any method, query, form, headers and body,
-//! signed or not), the emulator answers without panicking, and every refusal is Alibaba's error envelope
-//! with a non-empty `Code` and `Message`. Requests go through the router with `oneshot`, no network.
+//! signed or not, and any OIDC token text), the emulator answers without panicking, and every refusal is
+//! Alibaba's error envelope with a non-empty `Code` and `Message`. Requests go through the router with
+//! `oneshot`, no network.
 
 mod common;
 
@@ -11,7 +12,8 @@ use alicloud_emulator::{Shared, Timing, api};
 use alicloud_openapi::sign;
 use axum::body::Body;
 use axum::http::{HeaderName, HeaderValue, Method, Request, StatusCode};
-use common::{ECD, ECS, KEY, REGION, STS};
+use base64::Engine as _;
+use common::{ECD, ECS, KEY, OIDC_ISSUER, OIDC_PROVIDER, REGION, ROLE, STS, STS_VERSION};
 use proptest::prelude::*;
 use serde_json::Value;
 use tower::ServiceExt;
@@ -216,6 +218,10 @@ const VALID: &[(&str, &str)] = &[
     ("RemoveAccount.1", "3234567890123456"),
     ("ImageName", "golden"),
     ("Name", "renamed"),
+    ("RoleArn", ROLE),
+    ("RoleSessionName", "prop-session"),
+    ("DurationSeconds", "900"),
+    ("OIDCProviderArn", OIDC_PROVIDER),
 ];
 
 /// Some valid parameters and some random ones, in either order (the first of a repeated name counts).
@@ -246,7 +252,82 @@ fn actions() -> impl Strategy<Value = (&'static str, &'static str)> {
         (ECD, "DescribeImages"),
         (ECD, "ModifyImageAttribute"),
         (ECD, "DeleteImages"),
+        (STS_VERSION, "AssumeRole"),
+        (STS_VERSION, "AssumeRoleWithOIDC"),
     ])
+}
+
+fn b64(bytes: &[u8]) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// OIDC token text: anything, three arbitrary parts, or a JWT whose claims are partly right.
+fn oidc_token() -> impl Strategy<Value = String> {
+    let claim = prop_oneof![
+        Just(Value::Null),
+        any::<i64>().prop_map(Value::from),
+        word().prop_map(Value::from),
+        Just(Value::from(OIDC_ISSUER)),
+        Just(Value::from("sts.aliyuncs.com")),
+        Just(serde_json::json!(["sts.aliyuncs.com", 1])),
+        Just(Value::from(4_000_000_000_i64)),
+    ];
+    let jwt = (
+        prop::sample::select(vec!["RS256", "HS256", "none", "ES256", ""]),
+        claim.clone(),
+        claim.clone(),
+        claim,
+        "[A-Za-z0-9_-]{0,12}",
+    )
+        .prop_map(|(alg, iss, aud, exp, signature)| {
+            let header = serde_json::json!({"alg": alg});
+            let claims = serde_json::json!({"iss": iss, "aud": aud, "exp": exp});
+            format!(
+                "{}.{}.{signature}",
+                b64(header.to_string().as_bytes()),
+                b64(claims.to_string().as_bytes())
+            )
+        });
+    prop_oneof![
+        1 => any::<String>(),
+        1 => (word(), word(), word()).prop_map(|(a, b, c)| format!("{a}.{b}.{c}")),
+        3 => jwt,
+    ]
+}
+
+/// An unsigned request (V3 headers or V1 parameters) carrying `params`.
+fn anonymous(
+    v3: bool,
+    (version, action): (&str, &str),
+    params: &[(String, String)],
+) -> Request<Body> {
+    let timestamp = chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string();
+    let nonce = uuid::Uuid::new_v4().to_string();
+    let call = sign::AnonymousCall {
+        method: "POST",
+        host: "127.0.0.1",
+        action,
+        version,
+        timestamp: &timestamp,
+        nonce: &nonce,
+    };
+    let builder = Request::builder().method(Method::POST);
+    if v3 {
+        let mut builder = builder.uri(format!("/?{}", sign::canonical_query(params)));
+        for (name, value) in call.v3_headers(b"") {
+            builder = builder.header(name, value);
+        }
+        builder.body(Body::empty()).expect("request")
+    } else {
+        builder
+            .uri(format!(
+                "/?{}",
+                sign::canonical_query(&call.v1_params(params))
+            ))
+            .header("host", "127.0.0.1")
+            .body(Body::empty())
+            .expect("request")
+    }
 }
 
 /// A correctly signed request (V3 or V1, a permanent or an STS key) carrying `params`.
@@ -348,6 +429,30 @@ proptest! {
             !matches!(code, "SignatureDoesNotMatch" | "IncompleteSignature" | "MissingSecurityToken"),
             "a correctly signed request was refused: {}", json
         );
+    }
+
+    /// Unsigned calls: AssumeRoleWithOIDC with any parameters and any token text gets credentials or a
+    /// complete envelope (never a signature refusal); any other action is refused as unsigned.
+    #[test]
+    fn anonymous_calls_with_any_parameters_and_tokens_are_answered(
+        v3 in any::<bool>(),
+        action in actions(),
+        params in call_params(),
+        token in oidc_token(),
+    ) {
+        let mut params = params;
+        params.insert(0, ("OIDCToken".to_string(), token));
+        let (status, answer) = send(anonymous(v3, action, &params));
+        let json = well_formed(status, &answer)?;
+        let code = json["Code"].as_str().unwrap_or_default();
+        if action.1 == "AssumeRoleWithOIDC" {
+            prop_assert_ne!(code, "IncompleteSignature", "{}", json);
+            if status == StatusCode::OK {
+                prop_assert!(json["Credentials"]["AccessKeyId"].is_string(), "{}", json);
+            }
+        } else {
+            prop_assert_eq!(code, "IncompleteSignature", "{}", json);
+        }
     }
 }
 

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use alicloud_emulator::model::{DEFAULT_SEED, World};
-use alicloud_emulator::{Shared, Timing, load_world, serve};
+use alicloud_emulator::{Shared, Timing, load_world, serve, serve_metadata};
 use alicloud_openapi::sign;
 use serde_json::Value;
 use tokio::net::TcpListener;
@@ -32,6 +32,17 @@ pub const OTHER_OWNERS_IMAGE: &str = "m-bp1otherimage0000001";
 pub const DESKTOP: &str = "ecd-demodesktop0000001";
 pub const ECS: &str = "2014-05-26";
 pub const ECD: &str = "2020-09-30";
+pub const STS_VERSION: &str = "2015-04-01";
+
+/// Roles and the OIDC provider of the default seed.
+pub const ROLE: &str = "acs:ram::1234567890123456:role/emulator-role";
+pub const ROLE_NAME: &str = "emulator-role";
+pub const EXTERNAL_ID_ROLE: &str = "acs:ram::1234567890123456:role/external-id-role";
+pub const EXTERNAL_ID: &str = "emulator-external-id";
+pub const CROSS_ACCOUNT_ROLE: &str = "acs:ram::2234567890123456:role/cross-account-role";
+pub const OIDC_PROVIDER: &str = "acs:ram::1234567890123456:oidc-provider/emulator-oidc";
+pub const OIDC_ISSUER: &str = "https://oidc.emulator.invalid";
+pub const OIDC_AUDIENCE: &str = "sts.aliyuncs.com";
 
 /// Recipient accounts in the default seed (no keys; images can be shared with them).
 pub const RECIPIENT: &str = "3234567890123456";
@@ -44,6 +55,8 @@ pub fn unknown_accounts(n: usize) -> Vec<String> {
 /// A running emulator.
 pub struct Emulator {
     pub url: String,
+    /// The ECS instance metadata service.
+    pub metadata: String,
     pub shared: Arc<Shared>,
     pub http: reqwest::Client,
     stop: Option<oneshot::Sender<()>>,
@@ -71,11 +84,16 @@ impl Emulator {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let url = format!("http://{}", listener.local_addr().expect("addr"));
         let (stop, stopped) = oneshot::channel::<()>();
+        let metadata_listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let metadata = format!("http://{}", metadata_listener.local_addr().expect("addr"));
+        // Stops with the API server.
+        tokio::spawn(serve_metadata(metadata_listener, shared.clone()));
         let task = tokio::spawn(serve(listener, shared.clone(), async {
             let _ = stopped.await;
         }));
         Emulator {
             url,
+            metadata,
             shared,
             http: reqwest::Client::new(),
             stop: Some(stop),
@@ -106,6 +124,25 @@ impl Emulator {
     /// A V1 call with the default key.
     pub fn v1(&self, version: &str, action: &str) -> Call<'_> {
         Call::new(self, Scheme::V1, version, action)
+    }
+
+    /// An unsigned call (no key, no signature), sent the V3 way (headers) or the V1 way (parameters).
+    pub fn anonymous(&self, v3: bool, version: &str, action: &str) -> Call<'_> {
+        let scheme = if v3 {
+            Scheme::AnonymousV3
+        } else {
+            Scheme::AnonymousV1
+        };
+        Call::new(self, scheme, version, action)
+    }
+
+    /// Moves the credential clock forward.
+    pub async fn advance_clock(&self, seconds: f64) -> Value {
+        let (status, body) = self
+            .control_post("clock", serde_json::json!({"advanceSeconds": seconds}))
+            .await;
+        assert_eq!(status, 200, "clock: {body}");
+        body
     }
 
     /// GET on the control API.
@@ -221,6 +258,10 @@ impl Emulator {
 pub enum Scheme {
     V3,
     V1,
+    /// No signature; `x-acs-*` headers name the call.
+    AnonymousV3,
+    /// No signature; `Action`, `Version` and `Timestamp` parameters name the call.
+    AnonymousV1,
 }
 
 /// One OpenAPI call under construction.
@@ -236,7 +277,7 @@ pub struct Call<'a> {
     pub date: String,
     pub nonce: String,
     pub host: Option<String>,
-    /// V1 only: send the parameters in a form body instead of the query.
+    /// V1 and V3: send the parameters in a form body instead of the query (V3 signs the body's hash).
     pub form: bool,
     /// V3 only: an x-acs- header sent but left out of SignedHeaders.
     pub unsigned_header: Option<(String, String)>,
@@ -340,6 +381,7 @@ impl<'a> Call<'a> {
         match self.scheme {
             Scheme::V3 => self.v3_request(),
             Scheme::V1 => self.v1_request(),
+            Scheme::AnonymousV3 | Scheme::AnonymousV1 => self.anonymous_request(),
         }
     }
 
@@ -365,16 +407,20 @@ impl<'a> Call<'a> {
 
     fn v3_request(&self) -> reqwest::RequestBuilder {
         let host = self.host();
-        let url = format!(
-            "{}/?{}",
-            self.emulator.url,
-            sign::canonical_query(&self.params)
-        );
+        let (query, body) = if self.form {
+            (Vec::new(), sign::canonical_query(&self.params))
+        } else {
+            (self.params.clone(), String::new())
+        };
+        let url = format!("{}/?{}", self.emulator.url, sign::canonical_query(&query));
         let mut builder = self
             .emulator
             .http
             .request(self.method.parse().expect("method"), url);
-        for (name, value) in self.rpc_call(&host).v3_headers(&self.params) {
+        for (name, value) in self
+            .rpc_call(&host)
+            .v3_headers_with_body(&query, body.as_bytes())
+        {
             let value = match (&self.signature, name.as_str()) {
                 (Some(signature), "authorization") => {
                     let (head, _) = value
@@ -386,6 +432,11 @@ impl<'a> Call<'a> {
             };
             builder = builder.header(name, value);
         }
+        if self.form {
+            builder = builder
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(body);
+        }
         if let Some((name, value)) = &self.unsigned_header {
             builder = builder.header(name.as_str(), value.as_str());
         }
@@ -393,6 +444,41 @@ impl<'a> Call<'a> {
             builder = builder.body(body.clone());
         }
         builder
+    }
+
+    fn anonymous_request(&self) -> reqwest::RequestBuilder {
+        let host = self.host();
+        let call = sign::AnonymousCall {
+            method: self.method,
+            host: &host,
+            action: &self.action,
+            version: &self.version,
+            timestamp: &self.date,
+            nonce: &self.nonce,
+        };
+        let method = self.method.parse().expect("method");
+        if self.scheme == Scheme::AnonymousV3 {
+            let url = format!(
+                "{}/?{}",
+                self.emulator.url,
+                sign::canonical_query(&self.params)
+            );
+            let mut builder = self.emulator.http.request(method, url);
+            for (name, value) in call.v3_headers(b"") {
+                builder = builder.header(name, value);
+            }
+            builder
+        } else {
+            let params = call.v1_params(&self.params);
+            let mut builder = self.emulator.http.request(
+                method,
+                format!("{}/?{}", self.emulator.url, sign::canonical_query(&params)),
+            );
+            if let Some(host) = &self.host {
+                builder = builder.header("host", host.as_str());
+            }
+            builder
+        }
     }
 
     fn v1_request(&self) -> reqwest::RequestBuilder {
