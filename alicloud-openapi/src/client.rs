@@ -7,7 +7,10 @@ use serde_json::Value;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
+use super::batch::{Batcher, SingleFlight};
 use super::credentials::{Credentials, FetchContext, ProvideCredentials};
+use super::ecs::{ACCOUNTS_PER_CALL, ShareChange};
+use super::gate::Gates;
 use super::retry::Backoff;
 use super::settings::{ClientConfig, SignatureVersion, Timeouts};
 use super::sign::{self, AnonymousCall, RpcCall};
@@ -98,6 +101,7 @@ pub(crate) struct Transport {
     signature: SignatureVersion,
     backoff: Backoff,
     timeouts: Timeouts,
+    gates: Gates,
 }
 
 /// The Alibaba OpenAPI client. Cheap to clone; clones share one connection pool and one credentials cache.
@@ -109,7 +113,12 @@ pub struct Client {
 struct Inner {
     transport: Transport,
     config: ClientConfig,
+    share_changes: Batcher<(String, ShareChange), String>,
+    share_reads: SingleFlight<String, Option<Vec<String>>>,
 }
+
+/// How long concurrent share changes of one image are gathered into one call.
+const SHARE_BATCH_WINDOW: Duration = Duration::from_millis(10);
 
 fn transport_error(action: &str, endpoint: &Endpoint, err: &reqwest::Error) -> Error {
     let mut message = err.to_string();
@@ -173,6 +182,7 @@ impl Transport {
         timeouts: &Timeouts,
         signature: SignatureVersion,
         user_agent: &str,
+        max_calls_in_flight: usize,
     ) -> Result<Transport, Error> {
         let http = reqwest::Client::builder()
             .connect_timeout(timeouts.connect)
@@ -184,6 +194,7 @@ impl Transport {
             signature,
             backoff: Backoff::default(),
             timeouts: *timeouts,
+            gates: Gates::new(max_calls_in_flight),
         })
     }
 
@@ -226,6 +237,7 @@ impl Transport {
         ctx: &CallContext,
     ) -> Result<Value, Error> {
         let started = Instant::now();
+        let gate = self.gates.gate(&endpoint.to_string());
         let mut attempt = 0u32;
         let mut connect_failures = 0u32;
         loop {
@@ -239,6 +251,7 @@ impl Transport {
                 Auth::Signed(credentials) => Some(credentials),
                 Auth::Anonymous => None,
             };
+            let slot = gate.enter(ctx).await?;
             let left = ctx.deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
                 return Err(Error::DeadlineExceeded { last: None });
@@ -257,6 +270,7 @@ impl Transport {
                     never_sent: false,
                 })),
             };
+            drop(slot);
             let err = match result {
                 Ok(body) => {
                     tracing::debug!(action, attempt, "call succeeded");
@@ -302,6 +316,10 @@ impl Transport {
                 return Err(Error::DeadlineExceeded {
                     last: Some(Box::new(err)),
                 });
+            }
+            if err.is_throttling() {
+                // Everyone calling this endpoint waits too: the service asked the caller, not the call.
+                gate.pause_until(Instant::now() + delay);
             }
             tracing::info!(action, attempt, error = %err, delay_ms = delay.as_millis() as u64, "retrying");
             tokio::select! {
@@ -406,9 +424,19 @@ impl Client {
     /// A client for these settings. No network access: credentials that need it are fetched at the first
     /// call.
     pub fn new(config: ClientConfig) -> Result<Client, Error> {
-        let transport = Transport::new(&config.timeouts, config.signature, &config.user_agent)?;
+        let transport = Transport::new(
+            &config.timeouts,
+            config.signature,
+            &config.user_agent,
+            config.max_calls_in_flight,
+        )?;
         Ok(Client {
-            inner: Arc::new(Inner { transport, config }),
+            inner: Arc::new(Inner {
+                transport,
+                config,
+                share_changes: Batcher::new(SHARE_BATCH_WINDOW, ACCOUNTS_PER_CALL),
+                share_reads: SingleFlight::default(),
+            }),
         })
     }
 
@@ -433,6 +461,14 @@ impl Client {
 
     pub(crate) fn transport(&self) -> &Transport {
         &self.inner.transport
+    }
+
+    pub(crate) fn share_changes(&self) -> &Batcher<(String, ShareChange), String> {
+        &self.inner.share_changes
+    }
+
+    pub(crate) fn share_reads(&self) -> &SingleFlight<String, Option<Vec<String>>> {
+        &self.inner.share_reads
     }
 
     /// The client's credentials, as the next call would sign with them (fetched or refreshed if needed).

@@ -2,16 +2,35 @@
 
 use serde_json::Value;
 
+use std::sync::Arc;
+
+use super::batch::BatchCall;
 use super::client::flatten;
 use super::{CallContext, Client, Error, Idempotency, Service};
 
 /// Alibaba takes at most this many accounts in one ModifyImageSharePermission call.
-const ACCOUNTS_PER_CALL: usize = 10;
+pub(crate) const ACCOUNTS_PER_CALL: usize = 10;
 /// The largest DescribeImageSharePermission page.
 const PAGE_SIZE: usize = 100;
 /// The one code with which the share actions say the image does not exist (ECS API reference,
 /// ModifyImageSharePermission and DescribeImageSharePermission). Every other error is an error.
 pub const IMAGE_NOT_FOUND: &[&str] = &["InvalidImageId.NotFound"];
+
+/// Which list of ModifyImageSharePermission a change goes in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) enum ShareChange {
+    Add,
+    Remove,
+}
+
+impl ShareChange {
+    fn key(self) -> &'static str {
+        match self {
+            ShareChange::Add => "AddAccount",
+            ShareChange::Remove => "RemoveAccount",
+        }
+    }
+}
 
 impl Client {
     fn image_params(&self, image_id: &str) -> Vec<(String, String)> {
@@ -25,12 +44,12 @@ impl Client {
         &self,
         ctx: &CallContext,
         image_id: &str,
-        key: &str,
+        change: ShareChange,
         accounts: &[String],
     ) -> Result<(), Error> {
         for chunk in accounts.chunks(ACCOUNTS_PER_CALL) {
             let mut params = self.image_params(image_id);
-            params.extend(flatten(key, chunk));
+            params.extend(flatten(change.key(), chunk));
             // Adding or removing the same accounts twice leaves the same shares.
             self.call(
                 Service::Ecs,
@@ -44,31 +63,72 @@ impl Client {
         Ok(())
     }
 
-    /// Shares an image with accounts (`AddAccount.N`, at most 10 per call).
-    pub async fn add_image_share_accounts(
+    /// One account's change, sent together with the other changes of the same image that arrive within a
+    /// few milliseconds (up to 10 accounts per call). When Alibaba refuses a batch for one of its accounts
+    /// (unknown account, quota), each account is tried alone, so the error is this account's own.
+    async fn change_share(
         &self,
         ctx: &CallContext,
         image_id: &str,
-        accounts: &[String],
+        change: ShareChange,
+        account: &str,
     ) -> Result<(), Error> {
-        self.modify_share(ctx, image_id, "AddAccount", accounts)
+        let client = self.clone();
+        let call: BatchCall<(String, ShareChange), String> =
+            Arc::new(move |(image, change), accounts, ctx| {
+                let client = client.clone();
+                Box::pin(async move { client.modify_share(&ctx, &image, change, &accounts).await })
+            });
+        self.share_changes()
+            .submit(
+                (image_id.to_string(), change),
+                account.to_string(),
+                ctx,
+                call,
+            )
             .await
     }
 
-    /// Stops sharing an image with accounts (`RemoveAccount.N`, at most 10 per call).
-    pub async fn remove_image_share_accounts(
+    /// Shares an image with an account (`AddAccount.N`, batched with concurrent shares of the image).
+    pub async fn add_image_share_account(
         &self,
         ctx: &CallContext,
         image_id: &str,
-        accounts: &[String],
+        account: &str,
     ) -> Result<(), Error> {
-        self.modify_share(ctx, image_id, "RemoveAccount", accounts)
+        self.change_share(ctx, image_id, ShareChange::Add, account)
             .await
     }
 
-    /// Every account an image is shared with, paging through all of DescribeImageSharePermission;
-    /// `None` when the image does not exist.
+    /// Stops sharing an image with an account (`RemoveAccount.N`, batched with concurrent removals).
+    pub async fn remove_image_share_account(
+        &self,
+        ctx: &CallContext,
+        image_id: &str,
+        account: &str,
+    ) -> Result<(), Error> {
+        self.change_share(ctx, image_id, ShareChange::Remove, account)
+            .await
+    }
+
+    /// Every account an image is shared with; `None` when the image does not exist. Concurrent reads of one
+    /// image share one walk of the pages; a read that arrives after a walk ended starts a new one.
     pub async fn list_image_share_accounts(
+        &self,
+        ctx: &CallContext,
+        image_id: &str,
+    ) -> Result<Option<Vec<String>>, Error> {
+        self.share_reads()
+            .run(image_id.to_string(), || {
+                self.list_image_share_accounts_now(ctx, image_id)
+            })
+            .await
+    }
+
+    /// Every account an image is shared with, from a walk of all DescribeImageSharePermission pages that
+    /// starts now (never one already in flight: after a change, this sees it); `None` when the image does
+    /// not exist.
+    pub async fn list_image_share_accounts_now(
         &self,
         ctx: &CallContext,
         image_id: &str,

@@ -99,6 +99,11 @@ impl Error {
         }
     }
 
+    /// Whether Alibaba refused the call for throttling (it was not applied).
+    pub fn is_throttling(&self) -> bool {
+        matches!(self, Error::Api(e) if is_throttling(&e.code))
+    }
+
     /// Whether Alibaba answered with one of `codes`. "Not found" is decided this way, per action, from the
     /// codes that action documents: many other codes also end in `.NotFound` (`InvalidAccessKeyId.NotFound`,
     /// `InvalidRegionId.NotFound`) without meaning that the resource is gone.

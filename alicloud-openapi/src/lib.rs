@@ -40,6 +40,7 @@ mod ecs;
 pub mod endpoints;
 mod environment;
 mod error;
+mod gate;
 pub mod retry;
 mod settings;
 pub mod sign;

@@ -48,6 +48,8 @@ pub struct ConfigInputs {
     pub client_read_timeout: Option<u64>,
     /// `clientConnectTimeout` in milliseconds: how long one attempt waits for the connection.
     pub client_connect_timeout: Option<u64>,
+    /// `maxCallsInFlight`: calls in flight to one endpoint at most (default 10).
+    pub max_calls_in_flight: Option<usize>,
 }
 
 /// `assumeRole`, named as in the bridged provider's configuration.
@@ -195,7 +197,12 @@ pub struct ClientConfig {
     pub user_agent: String,
     /// Connect, attempt and retry limits.
     pub timeouts: Timeouts,
+    /// Calls in flight to one endpoint at most.
+    pub max_calls_in_flight: usize,
 }
+
+/// Calls in flight to one endpoint at most, unless configured.
+pub const DEFAULT_MAX_CALLS_IN_FLIGHT: usize = 10;
 
 impl std::fmt::Debug for ClientConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -208,6 +215,7 @@ impl std::fmt::Debug for ClientConfig {
             .field("signature", &self.signature)
             .field("user_agent", &self.user_agent)
             .field("timeouts", &self.timeouts)
+            .field("max_calls_in_flight", &self.max_calls_in_flight)
             .finish()
     }
 }
@@ -386,6 +394,13 @@ pub fn resolve_client_config_with_clock(
         signature,
         user_agent: user_agent(inputs.application.as_deref()),
         timeouts: timeouts(inputs)?,
+        max_calls_in_flight: match inputs.max_calls_in_flight {
+            Some(0) => {
+                return Err(Error::Config("maxCallsInFlight must be at least 1".into()));
+            }
+            Some(n) => n,
+            None => DEFAULT_MAX_CALLS_IN_FLIGHT,
+        },
     })
 }
 

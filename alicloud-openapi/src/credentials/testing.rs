@@ -53,6 +53,7 @@ pub(crate) fn transport(signature: SignatureVersion) -> Transport {
         },
         signature,
         "alicloud-openapi-tests",
+        crate::settings::DEFAULT_MAX_CALLS_IN_FLIGHT,
     )
     .expect("a transport")
 }

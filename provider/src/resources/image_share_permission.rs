@@ -36,7 +36,8 @@ impl ImageSharePermission {
         p
     }
 
-    /// Whether the share exists now; `None` when the image itself is gone.
+    /// Whether the share exists; `None` when the image itself is gone. Concurrent reads of one image share
+    /// one walk of its share list.
     async fn is_shared(
         ctx: &Ctx<'_>,
         image_id: &str,
@@ -45,6 +46,20 @@ impl ImageSharePermission {
         let accounts = ctx
             .client
             .list_image_share_accounts(&ctx.call, image_id)
+            .await?;
+        Ok(accounts.map(|a| a.iter().any(|a| a == account_id)))
+    }
+
+    /// Like [`Self::is_shared`], from a walk that starts now: after a change whose outcome is unknown, an
+    /// answer gathered before it is no answer.
+    async fn is_shared_now(
+        ctx: &Ctx<'_>,
+        image_id: &str,
+        account_id: &str,
+    ) -> Result<Option<bool>, alicloud::Error> {
+        let accounts = ctx
+            .client
+            .list_image_share_accounts_now(&ctx.call, image_id)
             .await?;
         Ok(accounts.map(|a| a.iter().any(|a| a == account_id)))
     }
@@ -119,13 +134,13 @@ impl Resource for ImageSharePermission {
         }
         if let Err(err) = ctx
             .client
-            .add_image_share_accounts(&ctx.call, image_id, &[account_id.to_string()])
+            .add_image_share_account(&ctx.call, image_id, account_id)
             .await
         {
             // The call may have taken effect before it failed (a dropped connection); the share did not exist
             // before it, so if it exists now, this call made it.
             if !err.may_have_taken_effect()
-                || Self::is_shared(ctx, image_id, account_id)
+                || Self::is_shared_now(ctx, image_id, account_id)
                     .await
                     .ok()
                     .flatten()
@@ -179,13 +194,13 @@ impl Resource for ImageSharePermission {
         let (image_id, account_id) = parse_id(id)?;
         match ctx
             .client
-            .remove_image_share_accounts(&ctx.call, image_id, &[account_id.to_string()])
+            .remove_image_share_account(&ctx.call, image_id, account_id)
             .await
         {
             Ok(()) => Ok(()),
             // The image itself is gone, and with it every share.
             Err(err) if err.has_code(alicloud::IMAGE_NOT_FOUND) => Ok(()),
-            Err(err) => match Self::is_shared(ctx, image_id, account_id).await {
+            Err(err) => match Self::is_shared_now(ctx, image_id, account_id).await {
                 Ok(Some(true)) | Err(_) => Err(err.into()),
                 // The share (or the whole image) is gone: that is what delete wanted.
                 Ok(Some(false) | None) => Ok(()),

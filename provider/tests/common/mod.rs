@@ -182,9 +182,11 @@ impl Emulator {
 }
 
 /// The provider process and a gRPC client to it.
+/// A provider process and a gRPC client to it; clones share the process (stopped with the last clone).
+#[derive(Clone)]
 pub struct Provider {
     pub client: ResourceProviderClient<Channel>,
-    _child: Child,
+    _child: std::sync::Arc<Child>,
 }
 
 impl Provider {
@@ -213,7 +215,7 @@ impl Provider {
             .expect("provider accepts gRPC");
         Provider {
             client,
-            _child: child,
+            _child: std::sync::Arc::new(child),
         }
     }
 
