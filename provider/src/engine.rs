@@ -34,11 +34,20 @@ impl Engine {
     /// Sends a warning to the engine, which shows it among the update's diagnostics (for `urn`, or for the
     /// whole update when empty). Best effort: waits a few seconds at most and never fails.
     pub async fn warn(&self, urn: &str, message: String) {
+        self.log(LogSeverity::Warning, urn, message).await;
+    }
+
+    /// Sends an error to the engine, shown among the update's diagnostics like [`Engine::warn`].
+    pub async fn error(&self, urn: &str, message: String) {
+        self.log(LogSeverity::Error, urn, message).await;
+    }
+
+    async fn log(&self, severity: LogSeverity, urn: &str, message: String) {
         let Some(mut client) = self.client.read().ok().and_then(|c| c.clone()) else {
             return;
         };
         let request = LogRequest {
-            severity: LogSeverity::Warning as i32,
+            severity: severity as i32,
             message,
             urn: urn.to_string(),
             stream_id: 0,

@@ -24,7 +24,7 @@ use crate::proto::pulumirpc::{
     ProviderHandshakeRequest, ProviderHandshakeResponse, ReadRequest, ReadResponse, UpdateRequest,
     UpdateResponse, resource_provider_server::ResourceProvider,
 };
-use crate::resources::{self, Ctx, Resource, ResourceError};
+use crate::resources::{self, Ctx, Resource, ResourceError, Unhealthy};
 use crate::schema::{SCHEMA_JSON, Schema};
 use crate::values::{self, Props};
 
@@ -52,11 +52,18 @@ struct RpcStatus {
     details: Vec<prost_types::Any>,
 }
 
-fn check_failures(failures: Vec<Failure>) -> Vec<CheckFailure> {
+/// Check failures for the engine. The engine prints the program's value of a property a failure names, so a
+/// failure about a secret names no property (its reason names it instead).
+fn check_failures(failures: Vec<Failure>, inputs: &Props) -> Vec<CheckFailure> {
+    let secret = values::secret_keys(inputs);
     failures
         .into_iter()
         .map(|f| CheckFailure {
-            property: f.property,
+            property: if secret.contains(&f.property) {
+                String::new()
+            } else {
+                f.property
+            },
             reason: f.reason,
         })
         .collect()
@@ -254,7 +261,7 @@ impl ResourceProvider for Provider {
         config::protect_secrets(&self.schema.config, &mut news);
         Ok(Response::new(CheckResponse {
             inputs: Some(values::to_struct(&news)),
-            failures: check_failures(failures),
+            failures: check_failures(failures, &news),
         }))
     }
 
@@ -372,7 +379,7 @@ impl ResourceProvider for Provider {
             let failures = resources::check_inputs(resource, &olds, &news);
             Ok(Response::new(CheckResponse {
                 inputs: Some(values::to_struct(&news)),
-                failures: check_failures(failures),
+                failures: check_failures(failures, &news),
             }))
         }
         .instrument(span)
@@ -463,7 +470,16 @@ impl ResourceProvider for Provider {
             secret.extend(values::secret_keys(&old_inputs));
             values::mark_secret(&mut found.outputs, &secret);
             values::mark_secret(&mut found.inputs, &secret);
-            if let Some(reason) = found.unhealthy {
+            if let Some(unhealthy) = found.unhealthy {
+                let reason = match unhealthy {
+                    Unhealthy::Pending(reason) => reason,
+                    // The engine turns a refresh's init errors into a warning; a resource that failed for
+                    // good is an error to show as one.
+                    Unhealthy::Failed(reason) => {
+                        self.engine.error(&req.urn, reason.clone()).await;
+                        reason
+                    }
+                };
                 return Err(init_failed(found.id, &found.outputs, &found.inputs, reason));
             }
             Ok(Response::new(ReadResponse {

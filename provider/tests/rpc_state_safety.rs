@@ -209,6 +209,9 @@ async fn secret_inputs_stay_secret_in_every_output_and_out_of_messages() {
         .await;
     assert_eq!(failures.len(), 1, "{failures:?}");
     assert!(!failures[0].1.contains("secret-xyz"), "{failures:?}");
+    // The engine prints the program's value of the property a failure names.
+    assert_eq!(failures[0].0, "", "{failures:?}");
+    assert!(failures[0].1.contains("description"), "{failures:?}");
 
     p.delete(SHARE, &id, json!({})).await.expect("delete");
     p.delete(IMAGE, &image_id, json!({})).await.expect("delete");

@@ -6,7 +6,9 @@ use async_trait::async_trait;
 use serde_json::Value;
 use tokio::time::Instant;
 
-use super::{Created, Ctx, Observed, Resource, ResourceError, Timeouts, logical_name, pick};
+use super::{
+    Created, Ctx, Observed, Resource, ResourceError, Timeouts, Unhealthy, logical_name, pick,
+};
 use crate::alicloud::{self, EcdImage as ApiImage};
 use crate::autoname::{self, AutoName};
 use crate::check::{self, Failure};
@@ -415,12 +417,12 @@ impl Resource for EcdImage {
         // `pulumi up` goes on waiting for it or replaces it instead of taking it for done.
         let unhealthy = match image.status.as_str() {
             _ if state.is_empty() => None,
-            CREATING => Some(format!(
+            CREATING => Some(Unhealthy::Pending(format!(
                 "image {id} is still being made (status {CREATING}); the next `pulumi up` waits for it"
-            )),
-            CREATE_FAILED => Some(format!(
+            ))),
+            CREATE_FAILED => Some(Unhealthy::Failed(format!(
                 "image {id} ended {CREATE_FAILED}; the next `pulumi up` replaces it"
-            )),
+            ))),
             _ => None,
         };
         Ok(Some(Observed {

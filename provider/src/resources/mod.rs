@@ -54,7 +54,16 @@ pub struct Observed {
     pub inputs: Props,
     /// Why the resource, although it exists, is not in a usable state: kept as the engine's init errors, so
     /// that the next update finishes or replaces it.
-    pub unhealthy: Option<String>,
+    pub unhealthy: Option<Unhealthy>,
+}
+
+/// A resource that exists but is not usable.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Unhealthy {
+    /// Not ready yet: the next update waits for it.
+    Pending(String),
+    /// It failed for good: the next update replaces it.
+    Failed(String),
 }
 
 /// Default operation timeouts, used when the program sets no `customTimeouts`.
