@@ -862,3 +862,165 @@ async fn client_read_timeout_bounds_each_attempt() {
     );
     assert_eq!(emu.count("DescribeImageSharePermission").await, 2);
 }
+
+// ---------------------------------------------------------------------------------------------------
+// Credential settings, through the emulator's STS, instance metadata service and credentials URI
+// ---------------------------------------------------------------------------------------------------
+
+const ROLE: &str = "acs:ram::1234567890123456:role/emulator-role";
+const EXTERNAL_ID_ROLE: &str = "acs:ram::1234567890123456:role/external-id-role";
+const OIDC_PROVIDER: &str = "acs:ram::1234567890123456:oidc-provider/emulator-oidc";
+/// A JWT the emulator's OIDC provider takes: its issuer and audience, expiring in 2100 (the signature is
+/// not verified).
+const OIDC_TOKEN: &str = "eyJhbGciOiJSUzI1NiIsInR5cCI6IkpXVCJ9.eyJpc3MiOiJodHRwczovL29pZGMuZW11bGF0b3IuaW52YWxpZCIsImF1ZCI6InN0cy5hbGl5dW5jcy5jb20iLCJzdWIiOiJzeXN0ZW06c2VydmljZWFjY291bnQ6Y2k6ZGVwbG95ZXIiLCJpYXQiOjE3MDAwMDAwMDAsImV4cCI6NDEwMjQ0NDgwMH0.c2lnbmF0dXJl";
+
+/// Endpoints for every service at the emulator, in the bridged list form with bare `host:port` values.
+fn emulator_endpoints(emu: &Emulator) -> Value {
+    let host = bare(emu);
+    json!([{"ecs": host, "ecd": host, "sts": host}])
+}
+
+/// The temporary credentials the emulator issued, as `(source, roleArn, roleSessionName)`.
+async fn issued(emu: &Emulator) -> Vec<(String, String, String)> {
+    let state = emu.state().await;
+    let field = |c: &Value, f: &str| c[f].as_str().unwrap_or_default().to_string();
+    state["stsCredentials"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|c| {
+                    (
+                        field(c, "source"),
+                        field(c, "roleArn"),
+                        field(c, "roleSessionName"),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn assume_role_is_applied_on_top_of_the_configured_keys() {
+    let emu = Emulator::start().await;
+    let mut config = json!({
+        "region": "cn-hangzhou",
+        "accessKey": ACCESS_KEY,
+        "secretKey": values::secret(json!(SECRET_KEY)),
+        "protocol": "HTTP",
+        "endpoints": emulator_endpoints(&emu),
+        "assumeRole": {"roleArn": ROLE, "sessionName": "pulumi-deploy", "sessionExpiration": 1800,
+                       "policy": {"Version": "1", "Statement": [{"Effect": "Allow", "Action": "ecs:*", "Resource": "*"}]}},
+    });
+    let mut p = Provider::start(&[]).await;
+    check_then_configure(&mut p, as_engine_sends(config.clone()))
+        .await
+        .expect("configure");
+    share_round_trip(&mut p, &emu).await;
+    assert_eq!(
+        issued(&emu).await,
+        [("AssumeRole".into(), ROLE.into(), "pulumi-deploy".into())]
+    );
+    assert_eq!(
+        emu.count("AssumeRole").await,
+        1,
+        "the role's keys are reused"
+    );
+    // externalId reaches STS: the right one is accepted, a wrong one refused.
+    for (external_id, works) in [("emulator-external-id", true), ("another-id", false)] {
+        config["assumeRole"] = json!({"roleArn": EXTERNAL_ID_ROLE, "externalId": external_id});
+        let mut p = Provider::start(&[]).await;
+        check_then_configure(&mut p, config.clone())
+            .await
+            .expect("configure does not call STS");
+        let read = read_missing_share(&mut p).await;
+        assert_eq!(read.is_ok(), works, "{external_id}: {read:?}");
+        if let Err(err) = read {
+            assert!(err.message().contains("NoPermission"), "{}", err.message());
+        }
+    }
+}
+
+#[tokio::test]
+async fn assume_role_with_oidc_takes_the_token_or_its_file() {
+    let emu = Emulator::start().await;
+    let dir = std::env::temp_dir().join(format!("alicloud-oidc-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let token_file = dir.join("token");
+    std::fs::write(&token_file, OIDC_TOKEN).expect("token file");
+    let forms = [
+        json!({"roleArn": ROLE, "oidcProviderArn": OIDC_PROVIDER, "oidcToken": OIDC_TOKEN,
+               "roleSessionName": "ci-deploy", "sessionExpiration": 900}),
+        json!({"roleArn": ROLE, "oidcProviderArn": OIDC_PROVIDER,
+               "oidcTokenFile": token_file.to_string_lossy(), "roleSessionName": "ci-file", "durationSeconds": "900"}),
+    ];
+    for form in forms {
+        let config = json!({
+            "region": "cn-hangzhou",
+            "protocol": "HTTP",
+            "endpoints": emulator_endpoints(&emu),
+            "assumeRoleWithOidc": form.to_string(),
+        });
+        let mut p = Provider::start(&[]).await;
+        let (inputs, failures) = check_config(&mut p, config.clone()).await;
+        assert!(failures.is_empty(), "{failures:?}");
+        if form.get("oidcToken").is_some() {
+            assert!(
+                values::is_secret(&inputs["assumeRoleWithOidc"]["oidcToken"]),
+                "the token is kept secret in the provider's state: {inputs}"
+            );
+        }
+        check_then_configure(&mut p, config)
+            .await
+            .expect("configure");
+        share_round_trip(&mut p, &emu).await;
+    }
+    let sessions: Vec<String> = issued(&emu)
+        .await
+        .into_iter()
+        .filter(|(source, role, _)| source == "AssumeRoleWithOIDC" && role == ROLE)
+        .map(|(_, _, session)| session)
+        .collect();
+    assert_eq!(sessions, ["ci-deploy", "ci-file"]);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test]
+async fn ecs_role_name_and_credentials_uri_are_credential_sources() {
+    let emu = Emulator::start().await;
+    let metadata = emu.control(reqwest::Method::GET, "metadata", None).await["url"]
+        .as_str()
+        .expect("metadata service url")
+        .to_string();
+    let base = json!({"region": "cn-hangzhou", "endpoints": {"ecs": emu.url, "ecd": emu.url}});
+
+    let mut config = base.clone();
+    config["ecsRoleName"] = json!("emulator-role");
+    let mut p = Provider::start(&[("ALIBABA_CLOUD_ECS_METADATA_ENDPOINT", &metadata)]).await;
+    check_then_configure(&mut p, config)
+        .await
+        .expect("configure");
+    share_round_trip(&mut p, &emu).await;
+
+    let mut config = base;
+    config["credentialsUri"] = json!(format!("{}/_emulator/credentials-uri", emu.url));
+    let mut p = Provider::start(&[]).await;
+    check_then_configure(&mut p, config)
+        .await
+        .expect("configure");
+    share_round_trip(&mut p, &emu).await;
+
+    let sources: Vec<String> = issued(&emu)
+        .await
+        .into_iter()
+        .map(|(source, role, _)| {
+            assert_eq!(role, ROLE);
+            source
+        })
+        .collect();
+    assert!(sources.contains(&"metadata".to_string()), "{sources:?}");
+    assert!(
+        sources.contains(&"credentials-uri".to_string()),
+        "{sources:?}"
+    );
+}
