@@ -1,6 +1,6 @@
 using System.Collections.Generic;
 using Pulumi;
-using Alicloud = Pulumi.Alicloud;
+using Alicloud = AlicloudRs.Pulumi.Alicloud;
 
 return await Deployment.RunAsync(() =>
 {

@@ -7,6 +7,7 @@ pub mod check;
 pub mod config;
 pub mod diff;
 pub mod engine;
+pub mod functions;
 pub mod resources;
 pub mod schema;
 pub mod server;

@@ -41,6 +41,19 @@ pub struct ConfigSpec {
     pub secret_fields: BTreeMap<String, Vec<String>>,
 }
 
+/// What the provider needs to know about one function (invoke).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FunctionSpec {
+    /// The function token, e.g. `alicloud:ecd:getImages`.
+    pub token: String,
+    /// Argument names.
+    pub inputs: Vec<String>,
+    /// Arguments a caller must give.
+    pub required_inputs: Vec<String>,
+    /// Result property names.
+    pub outputs: Vec<String>,
+}
+
 /// The parsed parts of the schema.
 #[derive(Debug, Clone)]
 pub struct Schema {
@@ -52,6 +65,8 @@ pub struct Schema {
     pub config: ConfigSpec,
     /// Resources by token.
     pub resources: BTreeMap<String, ResourceSpec>,
+    /// Functions by token.
+    pub functions: BTreeMap<String, FunctionSpec>,
 }
 
 #[derive(Deserialize)]
@@ -61,6 +76,24 @@ struct RawSchema {
     config: RawConfig,
     types: BTreeMap<String, RawObject>,
     resources: BTreeMap<String, RawResource>,
+    #[serde(default)]
+    functions: BTreeMap<String, RawFunction>,
+}
+
+#[derive(Deserialize)]
+struct RawFunction {
+    #[serde(default)]
+    inputs: Option<RawFunctionObject>,
+    #[serde(default)]
+    outputs: Option<RawFunctionObject>,
+}
+
+#[derive(Deserialize)]
+struct RawFunctionObject {
+    #[serde(default)]
+    properties: BTreeMap<String, RawProperty>,
+    #[serde(default)]
+    required: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -164,11 +197,30 @@ impl Schema {
                 (token, spec)
             })
             .collect();
+        let functions = raw
+            .functions
+            .into_iter()
+            .map(|(token, f)| {
+                let names = |o: &Option<RawFunctionObject>| {
+                    o.as_ref()
+                        .map(|o| o.properties.keys().cloned().collect())
+                        .unwrap_or_default()
+                };
+                let spec = FunctionSpec {
+                    token: token.clone(),
+                    inputs: names(&f.inputs),
+                    required_inputs: f.inputs.map(|i| i.required).unwrap_or_default(),
+                    outputs: names(&f.outputs),
+                };
+                (token, spec)
+            })
+            .collect();
         Ok(Schema {
             name: raw.name,
             version: raw.version,
             config,
             resources,
+            functions,
         })
     }
 
@@ -184,6 +236,11 @@ impl Schema {
     /// The spec of one resource type.
     pub fn resource(&self, token: &str) -> Option<&ResourceSpec> {
         self.resources.get(token)
+    }
+
+    /// The spec of one function.
+    pub fn function(&self, token: &str) -> Option<&FunctionSpec> {
+        self.functions.get(token)
     }
 }
 

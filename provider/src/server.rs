@@ -17,16 +17,20 @@ use crate::check::Failure;
 use crate::config;
 use crate::diff;
 use crate::engine::{Engine, EngineProgress};
+use crate::functions::{self, Function};
 use crate::proto::pulumirpc::{
     self, CheckFailure, CheckRequest, CheckResponse, ConfigureRequest, ConfigureResponse,
     CreateRequest, CreateResponse, DeleteRequest, DiffRequest, DiffResponse,
-    ErrorResourceInitFailed, GetSchemaRequest, GetSchemaResponse, PluginAttach, PluginInfo,
-    ProviderHandshakeRequest, ProviderHandshakeResponse, ReadRequest, ReadResponse, UpdateRequest,
-    UpdateResponse, resource_provider_server::ResourceProvider,
+    ErrorResourceInitFailed, GetSchemaRequest, GetSchemaResponse, InvokeRequest, InvokeResponse,
+    PluginAttach, PluginInfo, ProviderHandshakeRequest, ProviderHandshakeResponse, ReadRequest,
+    ReadResponse, UpdateRequest, UpdateResponse, resource_provider_server::ResourceProvider,
 };
 use crate::resources::{self, Ctx, Resource, ResourceError, Unhealthy};
 use crate::schema::{SCHEMA_JSON, Schema};
 use crate::values::{self, Props};
+
+/// How long a lookup function may take, retries included.
+const INVOKE_TIMEOUT: Duration = Duration::from_secs(5 * 60);
 
 /// The provider config key of the region.
 const REGION: &str = "region";
@@ -35,6 +39,7 @@ const REGION: &str = "region";
 pub struct Provider {
     schema: &'static Schema,
     resources: Vec<Box<dyn Resource>>,
+    functions: Vec<Box<dyn Function>>,
     env: Arc<dyn Environment>,
     client: RwLock<Option<Client>>,
     cancel: CancellationToken,
@@ -151,6 +156,7 @@ impl Provider {
         Provider {
             schema,
             resources: resources::registry(schema),
+            functions: functions::registry(schema),
             env,
             client: RwLock::new(None),
             cancel: CancellationToken::new(),
@@ -557,6 +563,44 @@ impl ResourceProvider for Provider {
                 .await
                 .map_err(|e| status(e, &state))?;
             Ok(Response::new(()))
+        }
+        .instrument(span)
+        .await
+    }
+
+    async fn invoke(
+        &self,
+        request: Request<InvokeRequest>,
+    ) -> Result<Response<InvokeResponse>, Status> {
+        let span = rpc_span("Invoke", &request.get_ref().tok);
+        async move {
+            let req = request.get_ref();
+            let function = self
+                .functions
+                .iter()
+                .find(|f| f.spec().token == req.tok)
+                .ok_or_else(|| {
+                    Status::invalid_argument(format!("unknown function {:?}", req.tok))
+                })?;
+            let args = values::from_struct(req.args.as_ref());
+            let failures = functions::check_args(function.as_ref(), &args);
+            if !failures.is_empty() {
+                return Ok(Response::new(InvokeResponse {
+                    r#return: None,
+                    failures: check_failures(failures, &args),
+                }));
+            }
+            let operation = self.operation("", INVOKE_TIMEOUT)?;
+            let ctx = operation.ctx();
+            let mut result = function
+                .invoke(&ctx, &args)
+                .await
+                .map_err(|e| status(e, &args))?;
+            values::mark_secret(&mut result, &values::secret_keys(&args));
+            Ok(Response::new(InvokeResponse {
+                r#return: Some(values::to_struct(&result)),
+                failures: Vec::new(),
+            }))
         }
         .instrument(span)
         .await

@@ -4,7 +4,7 @@
 using System;
 using System.Collections.Immutable;
 
-namespace Pulumi.Alicloud
+namespace AlicloudRs.Pulumi.Alicloud
 {
     public static class Config
     {

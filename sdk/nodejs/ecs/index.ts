@@ -5,6 +5,11 @@ import * as pulumi from "@pulumi/pulumi";
 import * as utilities from "../utilities";
 
 // Export members:
+export { GetImageSharePermissionsArgs, GetImageSharePermissionsResult, GetImageSharePermissionsOutputArgs } from "./getImageSharePermissions";
+export const getImageSharePermissions: typeof import("./getImageSharePermissions").getImageSharePermissions = null as any;
+export const getImageSharePermissionsOutput: typeof import("./getImageSharePermissions").getImageSharePermissionsOutput = null as any;
+utilities.lazyLoad(exports, ["getImageSharePermissions","getImageSharePermissionsOutput"], () => require("./getImageSharePermissions"));
+
 export { ImageSharePermissionArgs, ImageSharePermissionState } from "./imageSharePermission";
 export type ImageSharePermission = import("./imageSharePermission").ImageSharePermission;
 export const ImageSharePermission: typeof import("./imageSharePermission").ImageSharePermission = null as any;

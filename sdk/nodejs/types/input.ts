@@ -82,3 +82,5 @@ export interface ProviderEndpointsArgs {
      */
     sts?: pulumi.Input<string>;
 }
+export namespace ecd {
+}

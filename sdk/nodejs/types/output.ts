@@ -83,3 +83,31 @@ export interface ProviderEndpoints {
     sts?: string;
 }
 
+export namespace ecd {
+    /**
+     * One custom ECD image found by `getImages`.
+     */
+    export interface GetImagesImage {
+        /**
+         * The image description.
+         */
+        description?: string;
+        /**
+         * The image ID, e.g. `m-gx2x1dhsmusr2****`.
+         */
+        imageId: string;
+        /**
+         * The image name.
+         */
+        imageName?: string;
+        /**
+         * How far the image is made, e.g. `100%`.
+         */
+        progress?: string;
+        /**
+         * `Creating`, `Available` or `CreateFailed`.
+         */
+        status: string;
+    }
+
+}

@@ -6,4 +6,6 @@ import builtins
 from .. import _utilities
 import typing
 # Export this package's modules as members:
+from .get_images import *
 from .image import *
+from . import outputs

@@ -6,4 +6,5 @@ import builtins
 from .. import _utilities
 import typing
 # Export this package's modules as members:
+from .get_image_share_permissions import *
 from .image_share_permission import *

@@ -6,8 +6,9 @@ using System.Collections.Generic;
 using System.Collections.Immutable;
 using System.Threading.Tasks;
 using Pulumi.Serialization;
+using Pulumi;
 
-namespace Pulumi.Alicloud.Ecd
+namespace AlicloudRs.Pulumi.Alicloud.Ecd
 {
     /// <summary>
     /// A custom Elastic Cloud Desktop (ECD) image made from an existing cloud desktop.
@@ -74,6 +75,7 @@ namespace Pulumi.Alicloud.Ecd
             var defaultOptions = new CustomResourceOptions
             {
                 Version = Utilities.Version,
+                PluginDownloadURL = "github://api.github.com/alicloud-rs/pulumi-alicloud-rs",
                 Aliases =
                 {
                     new global::Pulumi.Alias { Type = "alicloud:eds/image:Image" },

@@ -6,8 +6,9 @@ using System.Collections.Generic;
 using System.Collections.Immutable;
 using System.Threading.Tasks;
 using Pulumi.Serialization;
+using Pulumi;
 
-namespace Pulumi.Alicloud
+namespace AlicloudRs.Pulumi.Alicloud
 {
     /// <summary>
     /// The provider type for the alicloud package. Credentials come from the first source that has them: the provider's own settings (`accessKey`/`secretKey`/`securityToken`, `assumeRoleWithOidc`, `ecsRoleName`, `credentialsUri`), the `ALIBABA_CLOUD_*` then `ALICLOUD_*` environment variables, the OIDC environment variables, the profile file `~/.aliyun/config.json` (or `sharedCredentialsFile`), `~/.alibabacloud/credentials`, the ECS instance metadata service, and `ALIBABA_CLOUD_CREDENTIALS_URI`; `assumeRole` is then applied on top. Every configuration key of the bridged Alibaba Cloud provider is accepted; those that do not apply here are ignored.
@@ -93,6 +94,7 @@ namespace Pulumi.Alicloud
             var defaultOptions = new CustomResourceOptions
             {
                 Version = Utilities.Version,
+                PluginDownloadURL = "github://api.github.com/alicloud-rs/pulumi-alicloud-rs",
                 AdditionalSecretOutputs =
                 {
                     "secretKey",

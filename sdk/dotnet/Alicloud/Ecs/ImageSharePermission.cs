@@ -6,8 +6,9 @@ using System.Collections.Generic;
 using System.Collections.Immutable;
 using System.Threading.Tasks;
 using Pulumi.Serialization;
+using Pulumi;
 
-namespace Pulumi.Alicloud.Ecs
+namespace AlicloudRs.Pulumi.Alicloud.Ecs
 {
     /// <summary>
     /// Shares a custom ECS image with another Alibaba Cloud account, so that the account can create instances from it.
@@ -62,6 +63,7 @@ namespace Pulumi.Alicloud.Ecs
             var defaultOptions = new CustomResourceOptions
             {
                 Version = Utilities.Version,
+                PluginDownloadURL = "github://api.github.com/alicloud-rs/pulumi-alicloud-rs",
                 Aliases =
                 {
                     new global::Pulumi.Alias { Type = "alicloud:ecs/imageSharePermission:ImageSharePermission" },
