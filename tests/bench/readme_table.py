@@ -19,7 +19,7 @@ def block(results):
     m = results["machine"]
     lines = [
         START,
-        f"Last run: {results['date']}, {m['nproc']} CPUs ({m['cpu']}).",
+        f"Last run: {results['date']}, on {m['nproc']} CPUs (nproc) of {m['cpu']}.",
         "",
         "| measure | value | target | ok? |",
         "|---|---|---|---|",
