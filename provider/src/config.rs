@@ -258,6 +258,10 @@ const MAX_RETRY_TIMEOUT: &str = "maxRetryTimeout";
 const CLIENT_READ_TIMEOUT: &str = "clientReadTimeout";
 const CLIENT_CONNECT_TIMEOUT: &str = "clientConnectTimeout";
 const ACCOUNT_TYPE: &str = "accountType";
+const MAX_CALLS_IN_FLIGHT: &str = "maxCallsInFlight";
+
+/// Keys of this provider's own, which the bridged provider does not have.
+pub const OWN_KEYS: &[&str] = &[MAX_CALLS_IN_FLIGHT];
 
 /// Every key read below; each must be a schema variable.
 pub const HONOURED_KEYS: &[&str] = &[
@@ -277,6 +281,7 @@ pub const HONOURED_KEYS: &[&str] = &[
     CLIENT_READ_TIMEOUT,
     CLIENT_CONNECT_TIMEOUT,
     ACCOUNT_TYPE,
+    MAX_CALLS_IN_FLIGHT,
 ];
 
 /// The schemes `protocol` takes (exactly, as the bridged provider checks them).
@@ -710,6 +715,11 @@ impl Reading {
             CLIENT_CONNECT_TIMEOUT => {
                 inputs.client_connect_timeout =
                     whole_or_default(key, v, "milliseconds").map_err(|e| vec![e])?;
+            }
+            MAX_CALLS_IN_FLIGHT => {
+                inputs.max_calls_in_flight = whole(key, v, "calls", (1, 1000))
+                    .map_err(|e| vec![e])?
+                    .map(|n| n as usize);
             }
             ASSUME_ROLE => inputs.assume_role = assume_role(v)?,
             ASSUME_ROLE_WITH_OIDC => inputs.assume_role_with_oidc = assume_role_with_oidc(v)?,
@@ -1157,6 +1167,22 @@ mod tests {
     }
 
     #[test]
+    fn max_calls_in_flight_is_read_and_bounded() {
+        let props = json!({"maxCallsInFlight": "4"})
+            .as_object()
+            .cloned()
+            .unwrap();
+        assert_eq!(inputs(&props).max_calls_in_flight, Some(4));
+        for bad in [json!(0), json!(-1), json!("many"), json!(1001)] {
+            let got = check(json!({"maxCallsInFlight": bad}));
+            assert!(
+                got.iter().any(|g| g.starts_with("maxCallsInFlight: ")),
+                "{bad}: {got:?}"
+            );
+        }
+    }
+
+    #[test]
     fn every_bridged_key_is_honoured_or_ignored() {
         for key in BRIDGED_KEYS {
             let honoured = spec().variables.iter().any(|v| v == key);
@@ -1174,7 +1200,10 @@ mod tests {
                 spec().variables.iter().any(|v| v == key),
                 "{key} not in schema"
             );
-            assert!(BRIDGED_KEYS.contains(key), "{key} is not a bridged key");
+            assert!(
+                BRIDGED_KEYS.contains(key) != OWN_KEYS.contains(key),
+                "{key} must be either a bridged key or one of our own"
+            );
         }
         for key in &spec().variables {
             assert!(HONOURED_KEYS.contains(&key.as_str()), "{key} has no rule");

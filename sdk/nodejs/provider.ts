@@ -85,6 +85,7 @@ export class Provider extends pulumi.ProviderResource {
             resourceInputs["credentialsUri"] = args ? args.credentialsUri : undefined;
             resourceInputs["ecsRoleName"] = args ? args.ecsRoleName : undefined;
             resourceInputs["endpoints"] = pulumi.output(args ? args.endpoints : undefined).apply(JSON.stringify);
+            resourceInputs["maxCallsInFlight"] = pulumi.output(args ? args.maxCallsInFlight : undefined).apply(JSON.stringify);
             resourceInputs["maxRetryTimeout"] = pulumi.output(args ? args.maxRetryTimeout : undefined).apply(JSON.stringify);
             resourceInputs["profile"] = (args ? args.profile : undefined) ?? utilities.getEnv("ALIBABA_CLOUD_PROFILE", "ALICLOUD_PROFILE");
             resourceInputs["protocol"] = args ? args.protocol : undefined;
@@ -140,6 +141,10 @@ export interface ProviderArgs {
      * Custom endpoints per service, as an object `{ecs, ecd, sts}`. The bridged provider's list form `[{ecs: ..., ecd: ..., sts: ..., <other services>: ...}]` is accepted too, so one `alicloud:endpoints` serves both providers; entries for services this provider does not call are ignored. Each value is a host name or `host:port` (reached with `protocol`, HTTPS by default) or a full `http(s)://host[:port]` URL, e.g. a VPC endpoint or a local emulator.
      */
     endpoints?: pulumi.Input<inputs.ProviderEndpointsArgs>;
+    /**
+     * The most API calls this provider has in flight to one endpoint at once (default 10). Concurrent share changes of one image are batched into single calls, and a throttling answer pauses every operation on that endpoint together.
+     */
+    maxCallsInFlight?: pulumi.Input<number>;
     /**
      * The longest time, in seconds, one API call spends retrying throttling and transient errors. 0 or unset: retries stop only at the operation's timeout.
      */

@@ -165,6 +165,12 @@ namespace AlicloudRs.Pulumi.Alicloud
         public Input<Inputs.ProviderEndpointsArgs>? Endpoints { get; set; }
 
         /// <summary>
+        /// The most API calls this provider has in flight to one endpoint at once (default 10). Concurrent share changes of one image are batched into single calls, and a throttling answer pauses every operation on that endpoint together.
+        /// </summary>
+        [Input("maxCallsInFlight", json: true)]
+        public Input<int>? MaxCallsInFlight { get; set; }
+
+        /// <summary>
         /// The longest time, in seconds, one API call spends retrying throttling and transient errors. 0 or unset: retries stop only at the operation's timeout.
         /// </summary>
         [Input("maxRetryTimeout", json: true)]

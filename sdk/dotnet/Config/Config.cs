@@ -122,6 +122,16 @@ namespace AlicloudRs.Pulumi.Alicloud
             set => _endpoints.Set(value);
         }
 
+        private static readonly __Value<int?> _maxCallsInFlight = new __Value<int?>(() => __config.GetInt32("maxCallsInFlight"));
+        /// <summary>
+        /// The most API calls this provider has in flight to one endpoint at once (default 10). Concurrent share changes of one image are batched into single calls, and a throttling answer pauses every operation on that endpoint together.
+        /// </summary>
+        public static int? MaxCallsInFlight
+        {
+            get => _maxCallsInFlight.Get();
+            set => _maxCallsInFlight.Set(value);
+        }
+
         private static readonly __Value<int?> _maxRetryTimeout = new __Value<int?>(() => __config.GetInt32("maxRetryTimeout"));
         /// <summary>
         /// The longest time, in seconds, one API call spends retrying throttling and transient errors. 0 or unset: retries stop only at the operation's timeout.

@@ -108,6 +108,8 @@ type providerArgs struct {
 	EcsRoleName *string `pulumi:"ecsRoleName"`
 	// Custom endpoints per service, as an object `{ecs, ecd, sts}`. The bridged provider's list form `[{ecs: ..., ecd: ..., sts: ..., <other services>: ...}]` is accepted too, so one `alicloud:endpoints` serves both providers; entries for services this provider does not call are ignored. Each value is a host name or `host:port` (reached with `protocol`, HTTPS by default) or a full `http(s)://host[:port]` URL, e.g. a VPC endpoint or a local emulator.
 	Endpoints *ProviderEndpoints `pulumi:"endpoints"`
+	// The most API calls this provider has in flight to one endpoint at once (default 10). Concurrent share changes of one image are batched into single calls, and a throttling answer pauses every operation on that endpoint together.
+	MaxCallsInFlight *int `pulumi:"maxCallsInFlight"`
 	// The longest time, in seconds, one API call spends retrying throttling and transient errors. 0 or unset: retries stop only at the operation's timeout.
 	MaxRetryTimeout *int `pulumi:"maxRetryTimeout"`
 	// The name of the profile to take credentials and region from, in the Alibaba Cloud CLI profile file (`sharedCredentialsFile`, default `~/.aliyun/config.json`). Can also be set with `ALIBABA_CLOUD_PROFILE` or `ALICLOUD_PROFILE`; without it the file's `current` profile is used.
@@ -144,6 +146,8 @@ type ProviderArgs struct {
 	EcsRoleName pulumi.StringPtrInput
 	// Custom endpoints per service, as an object `{ecs, ecd, sts}`. The bridged provider's list form `[{ecs: ..., ecd: ..., sts: ..., <other services>: ...}]` is accepted too, so one `alicloud:endpoints` serves both providers; entries for services this provider does not call are ignored. Each value is a host name or `host:port` (reached with `protocol`, HTTPS by default) or a full `http(s)://host[:port]` URL, e.g. a VPC endpoint or a local emulator.
 	Endpoints ProviderEndpointsPtrInput
+	// The most API calls this provider has in flight to one endpoint at once (default 10). Concurrent share changes of one image are batched into single calls, and a throttling answer pauses every operation on that endpoint together.
+	MaxCallsInFlight pulumi.IntPtrInput
 	// The longest time, in seconds, one API call spends retrying throttling and transient errors. 0 or unset: retries stop only at the operation's timeout.
 	MaxRetryTimeout pulumi.IntPtrInput
 	// The name of the profile to take credentials and region from, in the Alibaba Cloud CLI profile file (`sharedCredentialsFile`, default `~/.aliyun/config.json`). Can also be set with `ALIBABA_CLOUD_PROFILE` or `ALICLOUD_PROFILE`; without it the file's `current` profile is used.

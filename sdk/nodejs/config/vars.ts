@@ -109,6 +109,17 @@ Object.defineProperty(exports, "endpoints", {
 });
 
 /**
+ * The most API calls this provider has in flight to one endpoint at once (default 10). Concurrent share changes of one image are batched into single calls, and a throttling answer pauses every operation on that endpoint together.
+ */
+export declare const maxCallsInFlight: number | undefined;
+Object.defineProperty(exports, "maxCallsInFlight", {
+    get() {
+        return __config.getObject<number>("maxCallsInFlight");
+    },
+    enumerable: true,
+});
+
+/**
  * The longest time, in seconds, one API call spends retrying throttling and transient errors. 0 or unset: retries stop only at the operation's timeout.
  */
 export declare const maxRetryTimeout: number | undefined;

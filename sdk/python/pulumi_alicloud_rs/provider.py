@@ -30,6 +30,7 @@ class ProviderArgs:
                  credentials_uri: Optional[pulumi.Input[builtins.str]] = None,
                  ecs_role_name: Optional[pulumi.Input[builtins.str]] = None,
                  endpoints: Optional[pulumi.Input['ProviderEndpointsArgs']] = None,
+                 max_calls_in_flight: Optional[pulumi.Input[builtins.int]] = None,
                  max_retry_timeout: Optional[pulumi.Input[builtins.int]] = None,
                  profile: Optional[pulumi.Input[builtins.str]] = None,
                  protocol: Optional[pulumi.Input[builtins.str]] = None,
@@ -48,6 +49,7 @@ class ProviderArgs:
         :param pulumi.Input[builtins.str] credentials_uri: An http(s) URL that answers credentials as JSON (`Code: Success`, `AccessKeyId`, `AccessKeySecret`, `SecurityToken`, `Expiration`), e.g. a sidecar credentials service.
         :param pulumi.Input[builtins.str] ecs_role_name: The RAM role attached to the ECS instance this runs on: credentials are taken from the instance metadata service.
         :param pulumi.Input['ProviderEndpointsArgs'] endpoints: Custom endpoints per service, as an object `{ecs, ecd, sts}`. The bridged provider's list form `[{ecs: ..., ecd: ..., sts: ..., <other services>: ...}]` is accepted too, so one `alicloud:endpoints` serves both providers; entries for services this provider does not call are ignored. Each value is a host name or `host:port` (reached with `protocol`, HTTPS by default) or a full `http(s)://host[:port]` URL, e.g. a VPC endpoint or a local emulator.
+        :param pulumi.Input[builtins.int] max_calls_in_flight: The most API calls this provider has in flight to one endpoint at once (default 10). Concurrent share changes of one image are batched into single calls, and a throttling answer pauses every operation on that endpoint together.
         :param pulumi.Input[builtins.int] max_retry_timeout: The longest time, in seconds, one API call spends retrying throttling and transient errors. 0 or unset: retries stop only at the operation's timeout.
         :param pulumi.Input[builtins.str] profile: The name of the profile to take credentials and region from, in the Alibaba Cloud CLI profile file (`sharedCredentialsFile`, default `~/.aliyun/config.json`). Can also be set with `ALIBABA_CLOUD_PROFILE` or `ALICLOUD_PROFILE`; without it the file's `current` profile is used.
         :param pulumi.Input[builtins.str] protocol: `HTTPS` (the default) or `HTTP`: the scheme used to reach the default endpoints and endpoints given without one (a bare host or `host:port`). Endpoints given as a URL keep their own scheme.
@@ -76,6 +78,8 @@ class ProviderArgs:
             pulumi.set(__self__, "ecs_role_name", ecs_role_name)
         if endpoints is not None:
             pulumi.set(__self__, "endpoints", endpoints)
+        if max_calls_in_flight is not None:
+            pulumi.set(__self__, "max_calls_in_flight", max_calls_in_flight)
         if max_retry_timeout is not None:
             pulumi.set(__self__, "max_retry_timeout", max_retry_timeout)
         if profile is None:
@@ -208,6 +212,18 @@ class ProviderArgs:
         pulumi.set(self, "endpoints", value)
 
     @property
+    @pulumi.getter(name="maxCallsInFlight")
+    def max_calls_in_flight(self) -> Optional[pulumi.Input[builtins.int]]:
+        """
+        The most API calls this provider has in flight to one endpoint at once (default 10). Concurrent share changes of one image are batched into single calls, and a throttling answer pauses every operation on that endpoint together.
+        """
+        return pulumi.get(self, "max_calls_in_flight")
+
+    @max_calls_in_flight.setter
+    def max_calls_in_flight(self, value: Optional[pulumi.Input[builtins.int]]):
+        pulumi.set(self, "max_calls_in_flight", value)
+
+    @property
     @pulumi.getter(name="maxRetryTimeout")
     def max_retry_timeout(self) -> Optional[pulumi.Input[builtins.int]]:
         """
@@ -307,6 +323,7 @@ class Provider(pulumi.ProviderResource):
                  credentials_uri: Optional[pulumi.Input[builtins.str]] = None,
                  ecs_role_name: Optional[pulumi.Input[builtins.str]] = None,
                  endpoints: Optional[pulumi.Input[Union['ProviderEndpointsArgs', 'ProviderEndpointsArgsDict']]] = None,
+                 max_calls_in_flight: Optional[pulumi.Input[builtins.int]] = None,
                  max_retry_timeout: Optional[pulumi.Input[builtins.int]] = None,
                  profile: Optional[pulumi.Input[builtins.str]] = None,
                  protocol: Optional[pulumi.Input[builtins.str]] = None,
@@ -329,6 +346,7 @@ class Provider(pulumi.ProviderResource):
         :param pulumi.Input[builtins.str] credentials_uri: An http(s) URL that answers credentials as JSON (`Code: Success`, `AccessKeyId`, `AccessKeySecret`, `SecurityToken`, `Expiration`), e.g. a sidecar credentials service.
         :param pulumi.Input[builtins.str] ecs_role_name: The RAM role attached to the ECS instance this runs on: credentials are taken from the instance metadata service.
         :param pulumi.Input[Union['ProviderEndpointsArgs', 'ProviderEndpointsArgsDict']] endpoints: Custom endpoints per service, as an object `{ecs, ecd, sts}`. The bridged provider's list form `[{ecs: ..., ecd: ..., sts: ..., <other services>: ...}]` is accepted too, so one `alicloud:endpoints` serves both providers; entries for services this provider does not call are ignored. Each value is a host name or `host:port` (reached with `protocol`, HTTPS by default) or a full `http(s)://host[:port]` URL, e.g. a VPC endpoint or a local emulator.
+        :param pulumi.Input[builtins.int] max_calls_in_flight: The most API calls this provider has in flight to one endpoint at once (default 10). Concurrent share changes of one image are batched into single calls, and a throttling answer pauses every operation on that endpoint together.
         :param pulumi.Input[builtins.int] max_retry_timeout: The longest time, in seconds, one API call spends retrying throttling and transient errors. 0 or unset: retries stop only at the operation's timeout.
         :param pulumi.Input[builtins.str] profile: The name of the profile to take credentials and region from, in the Alibaba Cloud CLI profile file (`sharedCredentialsFile`, default `~/.aliyun/config.json`). Can also be set with `ALIBABA_CLOUD_PROFILE` or `ALICLOUD_PROFILE`; without it the file's `current` profile is used.
         :param pulumi.Input[builtins.str] protocol: `HTTPS` (the default) or `HTTP`: the scheme used to reach the default endpoints and endpoints given without one (a bare host or `host:port`). Endpoints given as a URL keep their own scheme.
@@ -370,6 +388,7 @@ class Provider(pulumi.ProviderResource):
                  credentials_uri: Optional[pulumi.Input[builtins.str]] = None,
                  ecs_role_name: Optional[pulumi.Input[builtins.str]] = None,
                  endpoints: Optional[pulumi.Input[Union['ProviderEndpointsArgs', 'ProviderEndpointsArgsDict']]] = None,
+                 max_calls_in_flight: Optional[pulumi.Input[builtins.int]] = None,
                  max_retry_timeout: Optional[pulumi.Input[builtins.int]] = None,
                  profile: Optional[pulumi.Input[builtins.str]] = None,
                  protocol: Optional[pulumi.Input[builtins.str]] = None,
@@ -397,6 +416,7 @@ class Provider(pulumi.ProviderResource):
             __props__.__dict__["credentials_uri"] = credentials_uri
             __props__.__dict__["ecs_role_name"] = ecs_role_name
             __props__.__dict__["endpoints"] = pulumi.Output.from_input(endpoints).apply(pulumi.runtime.to_json) if endpoints is not None else None
+            __props__.__dict__["max_calls_in_flight"] = pulumi.Output.from_input(max_calls_in_flight).apply(pulumi.runtime.to_json) if max_calls_in_flight is not None else None
             __props__.__dict__["max_retry_timeout"] = pulumi.Output.from_input(max_retry_timeout).apply(pulumi.runtime.to_json) if max_retry_timeout is not None else None
             if profile is None:
                 profile = _utilities.get_env('ALIBABA_CLOUD_PROFILE', 'ALICLOUD_PROFILE')

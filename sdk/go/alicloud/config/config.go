@@ -64,6 +64,11 @@ func GetEndpoints(ctx *pulumi.Context) string {
 	return config.Get(ctx, "alicloud:endpoints")
 }
 
+// The most API calls this provider has in flight to one endpoint at once (default 10). Concurrent share changes of one image are batched into single calls, and a throttling answer pauses every operation on that endpoint together.
+func GetMaxCallsInFlight(ctx *pulumi.Context) int {
+	return config.GetInt(ctx, "alicloud:maxCallsInFlight")
+}
+
 // The longest time, in seconds, one API call spends retrying throttling and transient errors. 0 or unset: retries stop only at the operation's timeout.
 func GetMaxRetryTimeout(ctx *pulumi.Context) int {
 	return config.GetInt(ctx, "alicloud:maxRetryTimeout")

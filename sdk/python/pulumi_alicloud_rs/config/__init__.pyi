@@ -61,6 +61,11 @@ endpoints: Optional[str]
 Custom endpoints per service, as an object `{ecs, ecd, sts}`. The bridged provider's list form `[{ecs: ..., ecd: ..., sts: ..., <other services>: ...}]` is accepted too, so one `alicloud:endpoints` serves both providers; entries for services this provider does not call are ignored. Each value is a host name or `host:port` (reached with `protocol`, HTTPS by default) or a full `http(s)://host[:port]` URL, e.g. a VPC endpoint or a local emulator.
 """
 
+maxCallsInFlight: Optional[int]
+"""
+The most API calls this provider has in flight to one endpoint at once (default 10). Concurrent share changes of one image are batched into single calls, and a throttling answer pauses every operation on that endpoint together.
+"""
+
 maxRetryTimeout: Optional[int]
 """
 The longest time, in seconds, one API call spends retrying throttling and transient errors. 0 or unset: retries stop only at the operation's timeout.

@@ -86,6 +86,13 @@ class _ExportableConfig(types.ModuleType):
         return __config__.get('endpoints')
 
     @property
+    def max_calls_in_flight(self) -> Optional[int]:
+        """
+        The most API calls this provider has in flight to one endpoint at once (default 10). Concurrent share changes of one image are batched into single calls, and a throttling answer pauses every operation on that endpoint together.
+        """
+        return __config__.get_int('maxCallsInFlight')
+
+    @property
     def max_retry_timeout(self) -> Optional[int]:
         """
         The longest time, in seconds, one API call spends retrying throttling and transient errors. 0 or unset: retries stop only at the operation's timeout.
