@@ -17,36 +17,37 @@ use tokio::sync::{Notify, OnceCell, oneshot};
 
 use crate::{CallContext, Error};
 
-/// The future a batch call returns.
-pub type BatchFuture = Pin<Box<dyn Future<Output = Result<(), Error>> + Send>>;
+/// The future a batch call returns: one outcome per member, in the members' order, or the call's failure.
+pub type BatchFuture<R> = Pin<Box<dyn Future<Output = Result<Vec<R>, Error>> + Send>>;
 
 /// Runs one call for a key and some members.
-pub type BatchCall<K, M> = Arc<dyn Fn(K, Vec<M>, CallContext) -> BatchFuture + Send + Sync>;
+pub type BatchCall<K, M, R = ()> =
+    Arc<dyn Fn(K, Vec<M>, CallContext) -> BatchFuture<R> + Send + Sync>;
 
-struct Waiting<M> {
+struct Waiting<M, R> {
     ticket: u64,
     member: M,
     ctx: CallContext,
-    reply: oneshot::Sender<Result<(), Error>>,
+    reply: oneshot::Sender<Result<R, Error>>,
 }
 
-struct Queue<K, M> {
-    waiting: Vec<Waiting<M>>,
+struct Queue<K, M, R> {
+    waiting: Vec<Waiting<M, R>>,
     full: Arc<Notify>,
-    call: BatchCall<K, M>,
+    call: BatchCall<K, M, R>,
 }
 
 /// Coalesces concurrent requests on one key into calls of at most `max` members, gathered for at most
 /// `window` after the first one arrives.
-pub struct Batcher<K, M> {
+pub struct Batcher<K, M, R = ()> {
     window: Duration,
     max: usize,
-    state: Arc<Mutex<State<K, M>>>,
+    state: Arc<Mutex<State<K, M, R>>>,
 }
 
-struct State<K, M> {
+struct State<K, M, R> {
     next_ticket: u64,
-    queues: HashMap<K, Queue<K, M>>,
+    queues: HashMap<K, Queue<K, M, R>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -59,10 +60,11 @@ fn is_member_error(err: &Error) -> bool {
     matches!(err, Error::Api(api) if (400..500).contains(&api.http_status)) && !err.is_retryable()
 }
 
-impl<K, M> Batcher<K, M>
+impl<K, M, R> Batcher<K, M, R>
 where
     K: Eq + Hash + Clone + Send + Sync + 'static,
     M: Clone + Send + Sync + 'static,
+    R: Clone + Send + 'static,
 {
     /// A batcher gathering for `window`, at most `max` members per call.
     pub fn new(window: Duration, max: usize) -> Self {
@@ -85,8 +87,8 @@ where
         key: K,
         member: M,
         ctx: &CallContext,
-        call: BatchCall<K, M>,
-    ) -> Result<(), Error> {
+        call: BatchCall<K, M, R>,
+    ) -> Result<R, Error> {
         let (reply, answer) = oneshot::channel();
         let ticket = {
             let mut state = lock(&self.state);
@@ -152,8 +154,8 @@ where
 
 /// Waits for the window (or a full queue), then sends the queue in calls of at most `max` members until it
 /// is empty.
-async fn flush<K, M>(
-    state: Arc<Mutex<State<K, M>>>,
+async fn flush<K, M, R>(
+    state: Arc<Mutex<State<K, M, R>>>,
     key: K,
     window: Duration,
     max: usize,
@@ -161,6 +163,7 @@ async fn flush<K, M>(
 ) where
     K: Eq + Hash + Clone + Send + Sync + 'static,
     M: Clone + Send + Sync + 'static,
+    R: Clone + Send + 'static,
 {
     tokio::select! {
         _ = tokio::time::sleep(window) => {}
@@ -173,7 +176,7 @@ async fn flush<K, M>(
                 return;
             };
             let take = queue.waiting.len().min(max);
-            let batch: Vec<Waiting<M>> = queue.waiting.drain(..take).collect();
+            let batch: Vec<Waiting<M, R>> = queue.waiting.drain(..take).collect();
             let call = queue.call.clone();
             if queue.waiting.is_empty() {
                 // Requests from now on start a new queue with a new window.
@@ -189,7 +192,11 @@ async fn flush<K, M>(
 }
 
 /// One call for `batch`, falling back to one call per member when the batch is refused for a member's sake.
-async fn send<K: Clone, M: Clone>(key: &K, batch: Vec<Waiting<M>>, call: &BatchCall<K, M>) {
+async fn send<K: Clone, M: Clone, R>(
+    key: &K,
+    batch: Vec<Waiting<M, R>>,
+    call: &BatchCall<K, M, R>,
+) {
     let ctx = CallContext {
         deadline: batch
             .iter()
@@ -199,21 +206,40 @@ async fn send<K: Clone, M: Clone>(key: &K, batch: Vec<Waiting<M>>, call: &BatchC
         cancel: batch[0].ctx.cancel.clone(),
     };
     let members: Vec<M> = batch.iter().map(|w| w.member.clone()).collect();
-    let result = call(key.clone(), members, ctx).await;
-    match result {
+    match call(key.clone(), members, ctx).await {
         Err(err) if batch.len() > 1 && is_member_error(&err) => {
             tracing::debug!(error = %err, members = batch.len(), "batched call refused; trying each member alone");
             for w in batch {
                 let alone = call(key.clone(), vec![w.member.clone()], w.ctx.clone()).await;
-                let _ = w.reply.send(alone);
+                let _ = w.reply.send(alone.and_then(|mut r| one(r.pop(), 1)));
             }
         }
-        result => {
+        Err(err) => {
             for w in batch {
-                let _ = w.reply.send(result.clone());
+                let _ = w.reply.send(Err(err.clone()));
+            }
+        }
+        Ok(outcomes) if outcomes.len() != batch.len() => {
+            let err = Error::InvalidResponse(format!(
+                "a batch of {} got {} outcomes",
+                batch.len(),
+                outcomes.len()
+            ));
+            for w in batch {
+                let _ = w.reply.send(Err(err.clone()));
+            }
+        }
+        Ok(outcomes) => {
+            for (w, outcome) in batch.into_iter().zip(outcomes) {
+                let _ = w.reply.send(Ok(outcome));
             }
         }
     }
+}
+
+/// The one outcome of a single-member call.
+fn one<R>(outcome: Option<R>, members: usize) -> Result<R, Error> {
+    outcome.ok_or_else(|| Error::InvalidResponse(format!("a batch of {members} got no outcome")))
 }
 
 /// Lets concurrent requests for one key share one call. A call's answer serves only the requests that
@@ -304,7 +330,7 @@ mod tests {
                 tokio::time::sleep(Duration::from_millis(5)).await;
                 match members.iter().find(|m| *m == bad) {
                     Some(m) => Err(refused(m)),
-                    None => Ok(()),
+                    None => Ok(vec![(); members.len()]),
                 }
             })
         });
@@ -338,6 +364,28 @@ mod tests {
         assert!(results.iter().all(Result::is_ok));
         let sizes: Vec<usize> = lock(&seen).iter().map(Vec::len).collect();
         assert_eq!(sizes, [10, 10, 5]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn each_member_gets_its_own_outcome() {
+        let batcher: Arc<Batcher<String, String, usize>> =
+            Arc::new(Batcher::new(Duration::from_millis(5), 10));
+        let call: BatchCall<String, String, usize> = Arc::new(|_, members: Vec<String>, _| {
+            Box::pin(async move { Ok(members.iter().map(String::len).collect()) })
+        });
+        let tasks: Vec<_> = ["a", "bb", "ccc"]
+            .map(String::from)
+            .into_iter()
+            .map(|m| {
+                let (b, call) = (batcher.clone(), call.clone());
+                tokio::spawn(async move { b.submit("m-1".into(), m, &ctx(), call).await })
+            })
+            .collect();
+        let mut lengths = Vec::new();
+        for t in tasks {
+            lengths.push(t.await.expect("task").expect("outcome"));
+        }
+        assert_eq!(lengths, [1, 2, 3]);
     }
 
     #[tokio::test(start_paused = true)]

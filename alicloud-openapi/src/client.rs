@@ -9,7 +9,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::batch::{Batcher, SingleFlight};
 use super::credentials::{Credentials, FetchContext, ProvideCredentials};
-use super::ecs::{ACCOUNTS_PER_CALL, ShareChange};
+use super::ecs::{ACCOUNTS_PER_CALL, ShareAdded};
 use super::gate::Gates;
 use super::retry::Backoff;
 use super::settings::{ClientConfig, SignatureVersion, Timeouts};
@@ -113,7 +113,8 @@ pub struct Client {
 struct Inner {
     transport: Transport,
     config: ClientConfig,
-    share_changes: Batcher<(String, ShareChange), String>,
+    share_adds: Batcher<String, String, ShareAdded>,
+    share_removes: Batcher<String, String>,
     share_reads: SingleFlight<String, Option<Vec<String>>>,
 }
 
@@ -434,7 +435,8 @@ impl Client {
             inner: Arc::new(Inner {
                 transport,
                 config,
-                share_changes: Batcher::new(SHARE_BATCH_WINDOW, ACCOUNTS_PER_CALL),
+                share_adds: Batcher::new(SHARE_BATCH_WINDOW, ACCOUNTS_PER_CALL),
+                share_removes: Batcher::new(SHARE_BATCH_WINDOW, ACCOUNTS_PER_CALL),
                 share_reads: SingleFlight::default(),
             }),
         })
@@ -463,8 +465,12 @@ impl Client {
         &self.inner.transport
     }
 
-    pub(crate) fn share_changes(&self) -> &Batcher<(String, ShareChange), String> {
-        &self.inner.share_changes
+    pub(crate) fn share_adds(&self) -> &Batcher<String, String, ShareAdded> {
+        &self.inner.share_adds
+    }
+
+    pub(crate) fn share_removes(&self) -> &Batcher<String, String> {
+        &self.inner.share_removes
     }
 
     pub(crate) fn share_reads(&self) -> &SingleFlight<String, Option<Vec<String>>> {

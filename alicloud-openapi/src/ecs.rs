@@ -16,6 +16,15 @@ const PAGE_SIZE: usize = 100;
 /// ModifyImageSharePermission and DescribeImageSharePermission). Every other error is an error.
 pub const IMAGE_NOT_FOUND: &[&str] = &["InvalidImageId.NotFound"];
 
+/// What [`Client::add_new_image_share_account`] found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ShareAdded {
+    /// The account had no share; now it has.
+    Added,
+    /// The account already had a share (made by someone else); nothing was changed.
+    AlreadyShared,
+}
+
 /// Which list of ModifyImageSharePermission a change goes in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub(crate) enum ShareChange {
@@ -63,51 +72,83 @@ impl Client {
         Ok(())
     }
 
-    /// One account's change, sent together with the other changes of the same image that arrive within a
-    /// few milliseconds (up to 10 accounts per call). When Alibaba refuses a batch for one of its accounts
-    /// (unknown account, quota), each account is tried alone, so the error is this account's own.
-    async fn change_share(
+    /// Shares an image with an account that must not have it yet: `AlreadyShared` when it does, so that
+    /// a share made by someone else is never taken over. Concurrent requests for one image arriving within a
+    /// few milliseconds share one walk of the share list and one `AddAccount.N` call (up to 10 accounts);
+    /// when Alibaba refuses the batch for one of its accounts (unknown account, quota), each account is
+    /// tried alone, so the error is that account's own.
+    pub async fn add_new_image_share_account(
         &self,
         ctx: &CallContext,
         image_id: &str,
-        change: ShareChange,
         account: &str,
-    ) -> Result<(), Error> {
+    ) -> Result<ShareAdded, Error> {
         let client = self.clone();
-        let call: BatchCall<(String, ShareChange), String> =
-            Arc::new(move |(image, change), accounts, ctx| {
-                let client = client.clone();
-                Box::pin(async move { client.modify_share(&ctx, &image, change, &accounts).await })
-            });
-        self.share_changes()
-            .submit(
-                (image_id.to_string(), change),
-                account.to_string(),
-                ctx,
-                call,
-            )
+        let call: BatchCall<String, String, ShareAdded> = Arc::new(move |image, accounts, ctx| {
+            let client = client.clone();
+            Box::pin(async move { client.add_new_accounts(&ctx, &image, accounts).await })
+        });
+        self.share_adds()
+            .submit(image_id.to_string(), account.to_string(), ctx, call)
             .await
     }
 
-    /// Shares an image with an account (`AddAccount.N`, batched with concurrent shares of the image).
-    pub async fn add_image_share_account(
+    /// One batch of [`Client::add_new_image_share_account`]: the accounts already there are reported, the
+    /// others added in one call. An unknown image is left to ModifyImageSharePermission to report.
+    async fn add_new_accounts(
         &self,
         ctx: &CallContext,
         image_id: &str,
-        account: &str,
-    ) -> Result<(), Error> {
-        self.change_share(ctx, image_id, ShareChange::Add, account)
+        accounts: Vec<String>,
+    ) -> Result<Vec<ShareAdded>, Error> {
+        let present = self
+            .list_image_share_accounts_now(ctx, image_id)
             .await
+            .map_err(|e| Error::BeforeChange(Box::new(e)))?
+            .unwrap_or_default();
+        let outcomes: Vec<ShareAdded> = accounts
+            .iter()
+            .map(|a| {
+                if present.contains(a) {
+                    ShareAdded::AlreadyShared
+                } else {
+                    ShareAdded::Added
+                }
+            })
+            .collect();
+        let new: Vec<String> = accounts
+            .into_iter()
+            .zip(&outcomes)
+            .filter(|(_, o)| **o == ShareAdded::Added)
+            .map(|(a, _)| a)
+            .collect();
+        if !new.is_empty() {
+            self.modify_share(ctx, image_id, ShareChange::Add, &new)
+                .await?;
+        }
+        Ok(outcomes)
     }
 
-    /// Stops sharing an image with an account (`RemoveAccount.N`, batched with concurrent removals).
+    /// Stops sharing an image with an account (`RemoveAccount.N`), batched like
+    /// [`Client::add_new_image_share_account`] with concurrent removals from the same image.
     pub async fn remove_image_share_account(
         &self,
         ctx: &CallContext,
         image_id: &str,
         account: &str,
     ) -> Result<(), Error> {
-        self.change_share(ctx, image_id, ShareChange::Remove, account)
+        let client = self.clone();
+        let call: BatchCall<String, String> = Arc::new(move |image, accounts, ctx| {
+            let client = client.clone();
+            Box::pin(async move {
+                client
+                    .modify_share(&ctx, &image, ShareChange::Remove, &accounts)
+                    .await
+                    .map(|()| vec![(); accounts.len()])
+            })
+        });
+        self.share_removes()
+            .submit(image_id.to_string(), account.to_string(), ctx, call)
             .await
     }
 

@@ -61,6 +61,9 @@ pub enum Error {
         /// The last attempt's error.
         last: Box<Error>,
     },
+    /// A step before a change failed, so the change was not sent (say, the read before an add).
+    #[error("{0}")]
+    BeforeChange(Box<Error>),
     /// The operation was cancelled.
     #[error("the operation was cancelled")]
     Cancelled,
@@ -92,9 +95,9 @@ impl Error {
     pub fn code(&self) -> Option<&str> {
         match self {
             Error::Api(e) => Some(&e.code),
-            Error::DeadlineExceeded { last: Some(last) } | Error::GaveUp { last, .. } => {
-                last.code()
-            }
+            Error::DeadlineExceeded { last: Some(last) }
+            | Error::GaveUp { last, .. }
+            | Error::BeforeChange(last) => last.code(),
             _ => None,
         }
     }

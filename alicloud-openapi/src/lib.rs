@@ -49,7 +49,7 @@ pub mod sts;
 pub use client::{CallContext, Client, Idempotency, Service};
 pub use credentials::{Clock, Credentials, ProvideCredentials};
 pub use ecd::{EcdImage, EcdImageFilter};
-pub use ecs::IMAGE_NOT_FOUND;
+pub use ecs::{IMAGE_NOT_FOUND, ShareAdded};
 pub use endpoints::{Endpoint, Protocol};
 pub use environment::{Environment, MapEnvironment, SystemEnvironment};
 pub use error::{ApiError, Error};

@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use serde_json::Value;
 
 use super::{Created, Ctx, Observed, Resource, ResourceError, Timeouts};
-use crate::alicloud;
+use crate::alicloud::{self, ShareAdded};
 use crate::check::{self, Failure};
 use crate::schema::ResourceSpec;
 use crate::values::{self, Props};
@@ -121,34 +121,35 @@ impl Resource for ImageSharePermission {
             ));
         };
         let id = format!("{image_id}:{account_id}");
-        // A share made outside this stack is not ours to take: destroying the stack would revoke it. (An image
-        // that does not exist is left to ModifyImageSharePermission to report, with Alibaba's code.)
-        if Self::is_shared(ctx, image_id, account_id).await? == Some(true) {
-            return Err(ResourceError::Failed(format!(
-                "image {image_id} is already shared with account {account_id}, but not by this stack; \
-                 Pulumi does not take over a share it did not make. To manage it here, import it: \
-                 `pulumi import {} {} {id}`",
-                Self::TOKEN,
-                ctx.logical_name(),
-            )));
-        }
-        if let Err(err) = ctx
+        match ctx
             .client
-            .add_image_share_account(&ctx.call, image_id, account_id)
+            .add_new_image_share_account(&ctx.call, image_id, account_id)
             .await
         {
-            // The call may have taken effect before it failed (a dropped connection); the share did not exist
-            // before it, so if it exists now, this call made it.
-            if !err.may_have_taken_effect()
-                || Self::is_shared_now(ctx, image_id, account_id)
-                    .await
-                    .ok()
-                    .flatten()
-                    != Some(true)
-            {
-                return Err(err.into());
+            Ok(ShareAdded::Added) => {}
+            // A share made outside this stack is not ours to take: destroying the stack would revoke it.
+            Ok(ShareAdded::AlreadyShared) => {
+                return Err(ResourceError::Failed(format!(
+                    "image {image_id} is already shared with account {account_id}, but not by this stack; \
+                     Pulumi does not take over a share it did not make. To manage it here, import it: \
+                     `pulumi import {} {} {id}`",
+                    Self::TOKEN,
+                    ctx.logical_name(),
+                )));
             }
-            tracing::info!(image_id, account_id, error = %err, "share exists although the call reported an error");
+            // The add may have taken effect before it failed (a dropped connection, retries spent); the share
+            // did not exist before it, so if it exists now, this add made it.
+            Err(err)
+                if err.may_have_taken_effect()
+                    && Self::is_shared_now(ctx, image_id, account_id)
+                        .await
+                        .ok()
+                        .flatten()
+                        == Some(true) =>
+            {
+                tracing::info!(image_id, account_id, error = %err, "share exists although the call reported an error");
+            }
+            Err(err) => return Err(err.into()),
         }
         Ok(Created {
             id,
