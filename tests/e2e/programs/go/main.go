@@ -57,6 +57,45 @@ func main() {
 			ctx.Export("foundImageId", found.ImageId)
 			ctx.Export("foundAccountId", found.AccountId)
 		}
+		// The lookup functions. `lookupImageId`: every account that image is shared with (the direct form,
+		// called while the program runs). `listImages` or any of its filters: the ECD images they select (the
+		// output form).
+		if id := cfg.Get("lookupImageId"); id != "" {
+			shares, err := ecs.GetImageSharePermissions(ctx, &ecs.GetImageSharePermissionsArgs{ImageId: id})
+			if err != nil {
+				return err
+			}
+			ctx.Export("lookupImageId", pulumi.String(shares.ImageId))
+			ctx.Export("lookupAccountIds", pulumi.ToStringArray(shares.AccountIds))
+		}
+		listArgs := ecd.GetImagesOutputArgs{}
+		listing := cfg.GetBool("listImages")
+		var ids []string
+		if err := cfg.TryObject("listImageIds", &ids); err == nil {
+			listArgs.ImageIds = pulumi.ToStringArray(ids)
+			listing = true
+		}
+		if regex, err := cfg.Try("listImagesRegex"); err == nil {
+			listArgs.NameRegex = pulumi.String(regex)
+			listing = true
+		}
+		if status, err := cfg.Try("listImagesStatus"); err == nil {
+			listArgs.Status = pulumi.String(status)
+			listing = true
+		}
+		if listing {
+			listed := ecd.GetImagesOutput(ctx, listArgs)
+			ctx.Export("listedImages", listed.Images().ApplyT(func(images []ecd.GetImagesImage) []map[string]interface{} {
+				out := make([]map[string]interface{}, 0, len(images))
+				for _, i := range images {
+					out = append(out, map[string]interface{}{
+						"imageId": i.ImageId, "imageName": i.ImageName, "description": i.Description,
+						"status": i.Status, "progress": i.Progress,
+					})
+				}
+				return out
+			}))
+		}
 		return nil
 	})
 }

@@ -37,3 +37,23 @@ if config.get("lookupId"):
     found = ecs.ImageSharePermission.get("found", config.require("lookupId"))
     pulumi.export("foundImageId", found.image_id)
     pulumi.export("foundAccountId", found.account_id)
+
+# The lookup functions. `lookupImageId`: every account that image is shared with (the direct form, called
+# while the program runs). `listImages` or any of its filters: the ECD images they select (the output form).
+if config.get("lookupImageId"):
+    shares = ecs.get_image_share_permissions(image_id=config.require("lookupImageId"))
+    pulumi.export("lookupImageId", shares.image_id)
+    pulumi.export("lookupAccountIds", shares.account_ids)
+
+list_filters = {
+    "image_ids": config.get_object("listImageIds"),
+    "name_regex": config.get("listImagesRegex"),
+    "status": config.get("listImagesStatus"),
+}
+if config.get_bool("listImages") or any(v is not None for v in list_filters.values()):
+    listed = ecd.get_images_output(**list_filters)
+    pulumi.export("listedImages", listed.images.apply(lambda images: [
+        {"imageId": i.image_id, "imageName": i.image_name, "description": i.description,
+         "status": i.status, "progress": i.progress}
+        for i in images
+    ]))

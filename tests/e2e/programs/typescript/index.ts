@@ -44,3 +44,26 @@ if (lookupId) {
     foundImageId = found.imageId;
     foundAccountId = found.accountId;
 }
+
+// The lookup functions. `lookupImageId`: every account that image is shared with (the direct form, a promise).
+// `listImages` or any of its filters: the ECD images they select (the output form).
+export let lookupImageId: pulumi.Output<string> | undefined;
+export let lookupAccountIds: pulumi.Output<string[]> | undefined;
+const lookupImage = config.get("lookupImageId");
+if (lookupImage) {
+    const shares = pulumi.output(alicloud.ecs.getImageSharePermissions({ imageId: lookupImage }));
+    lookupImageId = shares.imageId;
+    lookupAccountIds = shares.accountIds;
+}
+
+export let listedImages: pulumi.Output<object[]> | undefined;
+const listFilters = {
+    imageIds: config.getObject<string[]>("listImageIds"),
+    nameRegex: config.get("listImagesRegex"),
+    status: config.get("listImagesStatus"),
+};
+if (config.getBoolean("listImages") || Object.values(listFilters).some(v => v !== undefined)) {
+    listedImages = alicloud.ecd.getImagesOutput(listFilters).images.apply(images => images.map(i => ({
+        imageId: i.imageId, imageName: i.imageName, description: i.description, status: i.status, progress: i.progress,
+    })));
+}
