@@ -44,6 +44,9 @@ class Emulator:
                                      stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
         self.url = self.proc.stdout.readline().strip()
         assert self.url.startswith("http://127.0.0.1:"), self.url
+        # The second line: the ECS instance metadata service, on a port of its own.
+        self.metadata_url = self.proc.stdout.readline().strip()
+        assert self.metadata_url.startswith("http://127.0.0.1:"), self.metadata_url
         self.holding = False
 
     def control(self, method, path, body=None, timeout=30):
@@ -165,10 +168,18 @@ class Runtime:
         self.project = RUNTIMES[language](work)
 
 
-class Stack:
-    """A project directory with one stack on a local backend, configured for the emulator."""
+CREDENTIAL_VARIABLES = ("ALIBABA_CLOUD_", "ALICLOUD_")
 
-    def __init__(self, runtime, emulator, base, source=None):
+
+class Stack:
+    """A project directory with one stack on a local backend, configured for the emulator.
+
+    `keys=False` leaves the AccessKey pair out of the stack config, `region=False` the region. `isolated=True`
+    gives the commands a HOME of their own (empty: no `~/.aliyun` nor `~/.alibabacloud` of the machine) and
+    drops every `ALIBABA_CLOUD_*` / `ALICLOUD_*` variable, so that credentials come only from what a test
+    puts there."""
+
+    def __init__(self, runtime, emulator, base, source=None, keys=True, region=True, isolated=False):
         source = source or PROGRAMS / runtime.language
         self.dir = pathlib.Path(tempfile.mkdtemp(prefix=f"e2e-{source.name}-", dir=base))
         self.emulator = emulator
@@ -196,10 +207,19 @@ class Stack:
             PULUMI_SKIP_UPDATE_CHECK="true",
             PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION="true",
         )
+        self.home = None
+        if isolated:
+            self.home = self.dir / "user-home"
+            self.home.mkdir()
+            for name in [n for n in self.env if n.startswith(CREDENTIAL_VARIABLES)]:
+                del self.env[name]
+            self.env["HOME"] = str(self.home)
         self.pulumi("stack", "init", "e2e")
-        for key, value in [("alicloud:region", REGION), ("alicloud:accessKey", ACCESS_KEY)]:
-            self.pulumi("config", "set", key, value)
-        self.pulumi("config", "set", "--secret", "alicloud:secretKey", SECRET_KEY)
+        if region:
+            self.pulumi("config", "set", "alicloud:region", REGION)
+        if keys:
+            self.pulumi("config", "set", "alicloud:accessKey", ACCESS_KEY)
+            self.pulumi("config", "set", "--secret", "alicloud:secretKey", SECRET_KEY)
         for service in ("ecs", "ecd"):
             self.pulumi("config", "set", "--path", f"alicloud:endpoints.{service}", emulator.url)
 
@@ -225,6 +245,17 @@ class Stack:
 
     def set_environment_credentials(self, key_id, secret):
         self.env.update(ALIBABA_CLOUD_ACCESS_KEY_ID=key_id, ALIBABA_CLOUD_ACCESS_KEY_SECRET=secret)
+
+    def write_cli_profiles(self, profiles, current=None):
+        """Writes the Alibaba Cloud CLI's profile file, `~/.aliyun/config.json`, into the stack's own HOME
+        (`isolated=True`); `profiles` are the file's profile objects."""
+        assert self.home is not None, "only an isolated stack has a HOME of its own"
+        path = self.home / ".aliyun" / "config.json"
+        path.parent.mkdir(exist_ok=True)
+        document = {"profiles": profiles, **({"current": current} if current else {})}
+        path.write_text(json.dumps(document, indent=2))
+        path.chmod(0o600)
+        return path
 
     def up(self, *extra, check=True, timeout=600):
         return self.pulumi("up", "--yes", "--skip-preview", "--non-interactive", *extra, check=check, timeout=timeout)
