@@ -26,6 +26,8 @@ help:
 	@echo "make gen-sdk  regenerate sdk/ from schema.json"
 	@echo "make lint     cargo fmt --check and clippy -D warnings"
 	@echo "make bench    measure, print the benchmark table and write it into README.md"
+	@echo "make dist     build the release artefacts into dist/ (plugin archive, npm, wheel/sdist, Go module zip, SHA256SUMS)"
+	@echo "make check-version  every version in the sources (and dist/) equals Cargo.toml's workspace version"
 
 .PHONY: tools
 tools:
@@ -75,6 +77,21 @@ test-cli: tools
 	cargo build -p pulumi-resource-alicloud
 	venv="$$(tools/venv.sh cli tests/cli/requirements.txt)"; "$$venv/bin/python" -m pytest -q tests/cli
 
+.PHONY: check-version
+check-version:
+	scripts/check-version.sh
+
+.PHONY: dist
+dist:
+	scripts/dist.sh
+
+# Installs what `make dist` made the way users will: the plugin archive with `pulumi plugin install
+# --server`, and by the engine's own download for programs using the npm package and the wheel.
+.PHONY: test-install
+test-install: tools dist
+	cargo build -p alicloud-emulator
+	venv="$$(tools/venv.sh install tests/install/requirements.txt)"; "$$venv/bin/python" -m pytest -q -p no:cacheprovider tests/install
+
 .PHONY: test-e2e
 test-e2e: tools
 	tests/e2e/run.sh -q
@@ -85,7 +102,7 @@ demo: tools
 
 # The end-to-end suite runs last: its pytest summary closes the output.
 .PHONY: test
-test: tools lint check-sdk-drift check-sdk test-rust test-vectors test-emulator-sdk test-cli test-e2e
+test: tools lint check-sdk-drift check-sdk test-rust test-vectors test-emulator-sdk test-cli test-install check-version test-e2e
 
 # One table from one run (tests/bench/bench.py, the emulator loopback benchmark included), written into
 # README.md even when a target is missed; then the exit status says whether every target was met.
