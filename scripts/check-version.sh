@@ -11,7 +11,7 @@
 #   --print    print only the version on success
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
-python="$(command -v python3 || command -v python)"
+python="${PYTHON:-$(command -v python3 || command -v python)}"
 exec "$python" - "$root" "$@" <<'EOF'
 import hashlib
 import json

@@ -111,7 +111,7 @@ part_nodejs() {
     # which plugin, version and download server the package needs), README.md and LICENSE.
     local npm=(npm --no-audit --no-fund --loglevel=error) sdk="$work/nodejs" packed
     cp -R sdk/nodejs "$sdk"
-    rm -rf "$sdk/bin" "$sdk/node_modules"
+    rm -rf "${sdk:?}/bin" "${sdk:?}/node_modules"
     echo "nodejs: npm install, tsc, npm pack" >&2
     (cd "$sdk" && quiet "${npm[@]}" install && quiet npx tsc)
     cp sdk/nodejs/package.json sdk/nodejs/README.md LICENSE "$sdk/bin/"
@@ -131,7 +131,10 @@ part_python() {
     cp sdk/python/pulumi_alicloud_rs/README.md LICENSE "$sdk/"
     echo "python: python -m build (sdist, then the wheel from it)" >&2
     quiet "$venv/bin/python" -m build --no-isolation --outdir "$dist" "$sdk"
-    ls "$dist"/pulumi_alicloud_rs-*.whl "$dist"/pulumi_alicloud_rs-*.tar.gz | sed "s|^$root/|python: |" >&2
+    local built
+    for built in "$dist"/pulumi_alicloud_rs-*.whl "$dist"/pulumi_alicloud_rs-*.tar.gz; do
+        echo "python: dist/${built##*/}" >&2
+    done
 }
 
 part_go() {
