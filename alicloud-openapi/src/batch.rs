@@ -33,13 +33,22 @@ struct Waiting<M, R> {
 
 struct Queue<K, M, R> {
     waiting: Vec<Waiting<M, R>>,
-    full: Arc<Notify>,
+    wake: Arc<Wake>,
     call: BatchCall<K, M, R>,
 }
 
-/// Coalesces concurrent requests on one key into calls of at most `max` members, gathered for at most
-/// `window` after the first one arrives.
+/// What a queue's sender waits for.
+#[derive(Default)]
+struct Wake {
+    arrived: Notify,
+    full: Notify,
+}
+
+/// Coalesces concurrent requests on one key into calls of at most `max` members. A call goes out when `max`
+/// are waiting, when none has arrived for `quiet`, or `window` after the first one arrived, whichever comes
+/// first: requests that keep arriving close together share a call, and a lone one waits only `quiet`.
 pub struct Batcher<K, M, R = ()> {
+    quiet: Duration,
     window: Duration,
     max: usize,
     state: Arc<Mutex<State<K, M, R>>>,
@@ -66,9 +75,11 @@ where
     M: Clone + Send + Sync + 'static,
     R: Clone + Send + 'static,
 {
-    /// A batcher gathering for `window`, at most `max` members per call.
-    pub fn new(window: Duration, max: usize) -> Self {
+    /// A batcher gathering while requests keep arriving within `quiet` of each other, for at most
+    /// `window`, at most `max` members per call.
+    pub fn new(quiet: Duration, window: Duration, max: usize) -> Self {
         Batcher {
+            quiet: quiet.min(window),
             window,
             max: max.max(1),
             state: Arc::new(Mutex::new(State {
@@ -104,25 +115,27 @@ where
                 Some(queue) => {
                     queue.waiting.push(waiting);
                     if queue.waiting.len() >= self.max {
-                        queue.full.notify_one();
+                        queue.wake.full.notify_one();
+                    } else {
+                        queue.wake.arrived.notify_one();
                     }
                 }
                 None => {
-                    let full = Arc::new(Notify::new());
+                    let wake = Arc::new(Wake::default());
                     state.queues.insert(
                         key.clone(),
                         Queue {
                             waiting: vec![waiting],
-                            full: full.clone(),
+                            wake: wake.clone(),
                             call,
                         },
                     );
                     tokio::spawn(flush(
                         self.state.clone(),
                         key.clone(),
-                        self.window,
+                        (self.quiet, self.window),
                         self.max,
-                        full,
+                        wake,
                     ));
                 }
             }
@@ -152,25 +165,30 @@ where
     }
 }
 
-/// Waits for the window (or a full queue), then sends the queue in calls of at most `max` members until it
-/// is empty.
+/// Waits until the queue is full or quiet or its window ends, then sends the queue in calls of at most `max`
+/// members until it is empty.
 async fn flush<K, M, R>(
     state: Arc<Mutex<State<K, M, R>>>,
     key: K,
-    window: Duration,
+    (quiet, window): (Duration, Duration),
     max: usize,
-    full: Arc<Notify>,
+    wake: Arc<Wake>,
 ) where
     K: Eq + Hash + Clone + Send + Sync + 'static,
     M: Clone + Send + Sync + 'static,
     R: Clone + Send + 'static,
 {
-    tokio::select! {
-        _ = tokio::time::sleep(window) => {}
-        _ = full.notified() => {}
+    let end = tokio::time::Instant::now() + window;
+    loop {
+        let until = (tokio::time::Instant::now() + quiet).min(end);
+        tokio::select! {
+            _ = tokio::time::sleep_until(until) => break,
+            _ = wake.full.notified() => break,
+            _ = wake.arrived.notified() => {}
+        }
     }
     loop {
-        let (batch, call) = {
+        let (batch, call, more) = {
             let mut state = lock(&state);
             let Some(queue) = state.queues.get_mut(&key) else {
                 return;
@@ -178,16 +196,19 @@ async fn flush<K, M, R>(
             let take = queue.waiting.len().min(max);
             let batch: Vec<Waiting<M, R>> = queue.waiting.drain(..take).collect();
             let call = queue.call.clone();
-            if queue.waiting.is_empty() {
-                // Requests from now on start a new queue with a new window.
+            let more = !queue.waiting.is_empty();
+            if !more {
+                // Requests from now on start a new queue, with a sender of its own.
                 state.queues.remove(&key);
             }
-            (batch, call)
+            (batch, call, more)
         };
-        if batch.is_empty() {
+        if !batch.is_empty() {
+            send(&key, batch, &call).await;
+        }
+        if !more {
             return;
         }
-        send(&key, batch, &call).await;
     }
 }
 
@@ -358,7 +379,11 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn concurrent_requests_within_the_window_share_calls_of_at_most_max() {
-        let batcher = Arc::new(Batcher::new(Duration::from_millis(5), 10));
+        let batcher = Arc::new(Batcher::new(
+            Duration::from_millis(5),
+            Duration::from_millis(50),
+            10,
+        ));
         let (call, seen) = recording("none");
         let results = submit_all(&batcher, &call, (0..25).map(|n| format!("{n}"))).await;
         assert!(results.iter().all(Result::is_ok));
@@ -367,9 +392,39 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
+    async fn requests_arriving_close_together_share_a_call_until_the_window_ends() {
+        let batcher = Arc::new(Batcher::new(
+            Duration::from_millis(5),
+            Duration::from_millis(50),
+            10,
+        ));
+        let (call, seen) = recording("none");
+        // One request every 3 ms: each arrives within the quiet time of the last, so they gather until the
+        // 50 ms window ends (17 of them), then the rest start a new call.
+        let mut tasks = Vec::new();
+        for n in 0..25 {
+            let (b, c) = (batcher.clone(), call.clone());
+            tasks.push(tokio::spawn(async move {
+                b.submit("m-1".into(), format!("{n}"), &ctx(), c).await
+            }));
+            tokio::time::sleep(Duration::from_millis(3)).await;
+        }
+        for t in tasks {
+            t.await.expect("task").expect("ok");
+        }
+        let sizes: Vec<usize> = lock(&seen).iter().map(Vec::len).collect();
+        assert_eq!(sizes.iter().sum::<usize>(), 25);
+        assert!(sizes.iter().all(|n| *n <= 10), "{sizes:?}");
+        assert!(sizes.len() <= 4, "{sizes:?}");
+    }
+
+    #[tokio::test(start_paused = true)]
     async fn each_member_gets_its_own_outcome() {
-        let batcher: Arc<Batcher<String, String, usize>> =
-            Arc::new(Batcher::new(Duration::from_millis(5), 10));
+        let batcher: Arc<Batcher<String, String, usize>> = Arc::new(Batcher::new(
+            Duration::from_millis(5),
+            Duration::from_millis(50),
+            10,
+        ));
         let call: BatchCall<String, String, usize> = Arc::new(|_, members: Vec<String>, _| {
             Box::pin(async move { Ok(members.iter().map(String::len).collect()) })
         });
@@ -390,7 +445,11 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn a_request_after_the_window_starts_a_new_call() {
-        let batcher = Arc::new(Batcher::new(Duration::from_millis(5), 10));
+        let batcher = Arc::new(Batcher::new(
+            Duration::from_millis(5),
+            Duration::from_millis(50),
+            10,
+        ));
         let (call, seen) = recording("none");
         submit_all(&batcher, &call, ["a".to_string()]).await;
         submit_all(&batcher, &call, ["b".to_string()]).await;
@@ -399,7 +458,11 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn a_refused_batch_is_retried_member_by_member() {
-        let batcher = Arc::new(Batcher::new(Duration::from_millis(5), 10));
+        let batcher = Arc::new(Batcher::new(
+            Duration::from_millis(5),
+            Duration::from_millis(50),
+            10,
+        ));
         let (call, seen) = recording("bad");
         let members = ["a", "bad", "c"].map(String::from);
         let results = submit_all(&batcher, &call, members).await;
@@ -419,7 +482,11 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn a_call_failure_that_is_not_about_members_reaches_every_member_once() {
-        let batcher = Arc::new(Batcher::new(Duration::from_millis(5), 10));
+        let batcher = Arc::new(Batcher::new(
+            Duration::from_millis(5),
+            Duration::from_millis(50),
+            10,
+        ));
         let calls = Arc::new(AtomicUsize::new(0));
         let counter = calls.clone();
         let call: BatchCall<String, String> = Arc::new(move |_, _, _| {
@@ -433,7 +500,11 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn a_request_cancelled_while_queued_is_never_sent() {
-        let batcher = Arc::new(Batcher::new(Duration::from_millis(50), 10));
+        let batcher = Arc::new(Batcher::new(
+            Duration::from_millis(50),
+            Duration::from_millis(50),
+            10,
+        ));
         let (call, seen) = recording("none");
         let cancelled = ctx();
         let (b, c, cx) = (batcher.clone(), call.clone(), cancelled.clone());

@@ -16,6 +16,8 @@ use super::settings::{ClientConfig, SignatureVersion, Timeouts};
 use super::sign::{self, AnonymousCall, RpcCall};
 use super::{ApiError, Endpoint, Error};
 
+/// The code with which Alibaba refuses temporary credentials past their expiry.
+const EXPIRED_TOKEN: &str = "InvalidSecurityToken.Expired";
 /// The longest `x-acs-retry-after` honoured (the official SDKs' cap).
 const MAX_RETRY_AFTER: Duration = Duration::from_secs(120);
 /// Attempts of one call at most, whatever its deadline: a fault that outlasts them is reported, not waited out.
@@ -118,8 +120,11 @@ struct Inner {
     share_reads: SingleFlight<String, Option<Vec<String>>>,
 }
 
-/// How long concurrent share changes of one image are gathered into one call.
-const SHARE_BATCH_WINDOW: Duration = Duration::from_millis(10);
+/// Share changes of one image that arrive within this of each other are gathered into one call. The engine
+/// sends resource operations a few milliseconds apart (it checks and diffs each before it creates it).
+const SHARE_BATCH_QUIET: Duration = Duration::from_millis(15);
+/// The longest a share change waits for others to join its call.
+const SHARE_BATCH_WINDOW: Duration = Duration::from_millis(100);
 
 fn transport_error(action: &str, endpoint: &Endpoint, err: &reqwest::Error) -> Error {
     let mut message = err.to_string();
@@ -241,6 +246,7 @@ impl Transport {
         let gate = self.gates.gate(&endpoint.to_string());
         let mut attempt = 0u32;
         let mut connect_failures = 0u32;
+        let mut renewed = false;
         loop {
             attempt += 1;
             let fetched;
@@ -279,6 +285,15 @@ impl Transport {
                 }
                 Err(err) => err,
             };
+            // Temporary credentials the service already calls expired (its clock is ahead of ours): the call
+            // was refused, not run, so it is repeated once with new ones.
+            if let (Auth::Provider(provider), Some(used), false) = (auth, credentials, renewed)
+                && err.has_code(&[EXPIRED_TOKEN])
+            {
+                renewed = true;
+                provider.expired(used);
+                continue;
+            }
             let retry = err.is_retryable()
                 && (idempotency == Idempotency::Safe || !err.may_have_taken_effect());
             if !retry {
@@ -435,8 +450,12 @@ impl Client {
             inner: Arc::new(Inner {
                 transport,
                 config,
-                share_adds: Batcher::new(SHARE_BATCH_WINDOW, ACCOUNTS_PER_CALL),
-                share_removes: Batcher::new(SHARE_BATCH_WINDOW, ACCOUNTS_PER_CALL),
+                share_adds: Batcher::new(SHARE_BATCH_QUIET, SHARE_BATCH_WINDOW, ACCOUNTS_PER_CALL),
+                share_removes: Batcher::new(
+                    SHARE_BATCH_QUIET,
+                    SHARE_BATCH_WINDOW,
+                    ACCOUNTS_PER_CALL,
+                ),
                 share_reads: SingleFlight::default(),
             }),
         })

@@ -42,6 +42,19 @@ impl ProvideCredentials for Cached {
         self.inner.describe()
     }
 
+    fn expired(&self, rejected: &Credentials) {
+        // A refresh in progress (the lock taken) replaces them anyway.
+        if let Ok(mut slot) = self.slot.try_lock()
+            && slot
+                .as_ref()
+                .is_some_and(|c| c.access_key_id == rejected.access_key_id)
+        {
+            tracing::info!(source = %rejected.source, "the service says the credentials expired; fetching new ones");
+            *slot = None;
+        }
+        self.inner.expired(rejected);
+    }
+
     fn provide<'a>(
         &'a self,
         cx: &'a FetchContext<'a>,
@@ -179,6 +192,24 @@ mod tests {
         let ids = tasks.join_all().await;
         assert!(ids.iter().all(|id| id == "STS.1"), "{ids:?}");
         assert_eq!(source.fetches.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test]
+    async fn credentials_the_service_calls_expired_are_fetched_again() {
+        let clock = ManualClock::new();
+        let source = issuer(&clock, 15);
+        let cache = Cached::new(source.clone(), clock.clock());
+        let (ctx, transport) = fetch_context();
+        let cx = FetchContext::new(&ctx, &transport);
+        let first = cache.provide(&cx).await.unwrap().expect("credentials");
+        // By the local clock they have 15 minutes left, but the service refused them.
+        cache.expired(&first);
+        let second = cache.provide(&cx).await.unwrap().expect("credentials");
+        assert_ne!(first.access_key_id, second.access_key_id);
+        // Refusing credentials that are no longer cached changes nothing.
+        cache.expired(&first);
+        let third = cache.provide(&cx).await.unwrap().expect("credentials");
+        assert_eq!(second.access_key_id, third.access_key_id);
     }
 
     #[tokio::test]

@@ -132,6 +132,14 @@ impl ProvideCredentials for Fallback {
         format!("the first of: {}", names.join("; "))
     }
 
+    fn expired(&self, rejected: &Credentials) {
+        if let Ok(chosen) = self.chosen.try_lock()
+            && let Some(i) = *chosen
+        {
+            self.candidates[i].expired(rejected);
+        }
+    }
+
     fn provide<'a>(
         &'a self,
         cx: &'a FetchContext<'a>,

@@ -135,6 +135,9 @@ pub trait ProvideCredentials: Send + Sync {
     fn known(&self) -> Option<Credentials> {
         None
     }
+    /// The service refused `rejected` as expired: a cache forgets them, so that the next call fetches new
+    /// ones whatever the local clock says.
+    fn expired(&self, _rejected: &Credentials) {}
 }
 
 impl ProvideCredentials for Credentials {
