@@ -477,8 +477,6 @@ def release(emulator):
 
 
 @PYTHON
-@pytest.mark.xfail(strict=True, reason="the client renews temporary credentials only by its own clock: a key the "
-                   "service refuses as InvalidSecurityToken.Expired is not renewed, and the call fails")
 def test_a_session_the_service_calls_expired_during_one_up_is_renewed(stacks, emulator):
     """The emulator's clock moves past the session's expiry while the image is being made (the service's clock
     ahead of the provider's): the service refuses the key as expired, and the provider must get a new one and
