@@ -5,18 +5,28 @@ use std::process::ExitCode;
 
 use std::sync::Mutex;
 use tokio::net::TcpListener;
-use tokio::signal::unix::{SignalKind, signal};
 
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::fmt::format::FmtSpan;
 
+/// The engine stops plugins with SIGTERM (Unix) or by ending the process (Windows); Ctrl-C works on both.
+#[cfg(unix)]
 async fn shutdown_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
     let Ok(mut term) = signal(SignalKind::terminate()) else {
         return std::future::pending().await;
     };
     tokio::select! {
         _ = term.recv() => {},
         _ = tokio::signal::ctrl_c() => {},
+    }
+}
+
+/// The engine stops plugins with SIGTERM (Unix) or by ending the process (Windows); Ctrl-C works on both.
+#[cfg(not(unix))]
+async fn shutdown_signal() {
+    if tokio::signal::ctrl_c().await.is_err() {
+        std::future::pending::<()>().await;
     }
 }
 
