@@ -48,5 +48,7 @@ def pytest_terminal_summary(terminalreporter):
     if matrix.complete():
         matrix.PATH.write_text(matrix.document(table))
         terminalreporter.write_line(f"written to {matrix.PATH.name}")
+        if matrix.update_readme(table):
+            terminalreporter.write_line("and to README.md")
     else:
         terminalreporter.write_line(f"(partial run: {matrix.PATH.name} not rewritten)")

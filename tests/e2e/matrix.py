@@ -3,6 +3,19 @@ the pytest output and written to fault-matrix.md when every fault kind ran)."""
 import pathlib
 
 PATH = pathlib.Path(__file__).resolve().parent / "fault-matrix.md"
+README = pathlib.Path(__file__).resolve().parents[2] / "README.md"
+START, END = "<!-- fault-matrix:start -->", "<!-- fault-matrix:end -->"
+
+
+def update_readme(table):
+    """Rewrites the README's fault-matrix block with the table of this run."""
+    text = README.read_text()
+    if START not in text or END not in text:
+        return False
+    head, rest = text.split(START, 1)
+    _, tail = rest.split(END, 1)
+    README.write_text(f"{head}{START}\n{table}\n{END}{tail}")
+    return True
 
 # Rows: a fault kind, what it does, and the rule's other members.
 EFFECTS = {
