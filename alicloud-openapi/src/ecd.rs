@@ -86,22 +86,12 @@ impl Client {
         ctx: &CallContext,
         image_id: &str,
     ) -> Result<Option<EcdImage>, Error> {
-        let mut params = self.region_param();
-        params.extend(flatten("ImageId", &[image_id.to_string()]));
-        let body = self
-            .call(
-                Service::Ecd,
-                "DescribeImages",
-                &params,
-                Idempotency::Safe,
-                ctx,
-            )
-            .await?;
-        let images = body["Images"].as_array().cloned().unwrap_or_default();
-        Ok(images
-            .iter()
-            .filter_map(EcdImage::from_json)
-            .find(|i| i.image_id == image_id))
+        let filter = EcdImageFilter {
+            image_ids: vec![image_id.to_string()],
+            ..Default::default()
+        };
+        let images = self.list_ecd_images(ctx, &filter).await?;
+        Ok(images.into_iter().find(|i| i.image_id == image_id))
     }
 
     /// Every image with exactly this name, paging through DescribeImages.
