@@ -28,6 +28,7 @@ MUTATING = ("ModifyImageSharePermission", "CreateImage", "DeleteImages", "Modify
 IMAGE_NAME = "golden-desktop"
 DESCRIPTION = "Golden desktop image"
 DESKTOP_2 = "ecd-demodesktop0000002"
+PROVIDER_ID = "8bd1f6a4-6b54-4ab8-9f4e-7a9a3c4e2f10"
 
 
 def version():
@@ -72,9 +73,10 @@ def mutations(emulator):
     return {a: calls[a] for a in MUTATING if calls.get(a)}
 
 
-@pytest.fixture
-def migrated(stack, emulator):
-    """A stack whose state is the bridged provider's, over the share and image it names."""
+def migrate(stack, emulator, provider=None):
+    """Makes the stack's state the bridged provider's, over a share and an image made for it in the emulator.
+    With `provider`, the bridged resources use an explicit provider of that name instead of the default one,
+    and so does the program."""
     install_plugin_as_users_do(stack)
     # The bridged provider takes `endpoints` as a list; this one reads that form too.
     stack.pulumi("config", "rm", "alicloud:endpoints")
@@ -82,6 +84,8 @@ def migrated(stack, emulator):
         stack.pulumi("config", "set", "--path", f"alicloud:endpoints[0].{service}", emulator.url)
     stack.configure(shareImageId=IMAGE_1, shareAccountId=ACCOUNT_A, imageDesktopId=DESKTOP_1,
                     imageName=IMAGE_NAME, imageDescription=DESCRIPTION)
+    if provider:
+        stack.configure(explicitProvider=provider, explicitProviderEndpoint=emulator.url)
 
     emulator.control("POST", "ecs/share", {"regionId": REGION, "imageId": IMAGE_1, "accountId": ACCOUNT_A})
     ecd_image = emulator.control("POST", "ecd/create-image", {
@@ -92,15 +96,24 @@ def migrated(stack, emulator):
         project=project, stack="e2e", region=REGION, endpoint=emulator.url, accessKey=ACCESS_KEY,
         secretKey=SECRET_KEY, imageId=IMAGE_1, accountId=ACCOUNT_A, ecdImageId=ecd_image, desktopId=DESKTOP_1,
         imageName=IMAGE_NAME, description=DESCRIPTION))
+    if provider:
+        text = json.dumps(state).replace("::pulumi:providers:alicloud::default_3_88_0", f"::pulumi:providers:alicloud::{provider}")
+        state = json.loads(text)
     path = stack.dir / "bridged-stack.json"
     path.write_text(json.dumps(state, indent=2))
     stack.pulumi("stack", "import", "--file", path)
     imported = {r["type"]: r["id"] for r in stack.export()["deployment"]["resources"] if "id" in r}
-    assert imported == {"pulumi:providers:alicloud": "8bd1f6a4-6b54-4ab8-9f4e-7a9a3c4e2f10",
+    assert imported == {"pulumi:providers:alicloud": PROVIDER_ID,
                         "alicloud:ecs/imageSharePermission:ImageSharePermission": f"{IMAGE_1}:{ACCOUNT_A}",
                         "alicloud:eds/image:Image": ecd_image}, imported
     emulator.control("POST", "calls/reset")
     return {"share": f"{IMAGE_1}:{ACCOUNT_A}", "image": ecd_image}
+
+
+@pytest.fixture
+def migrated(stack, emulator):
+    """A stack whose state is the bridged provider's, over the share and image it names."""
+    return migrate(stack, emulator)
 
 
 def test_bridged_resources_move_over_without_replacement(stack, emulator, migrated):
@@ -167,5 +180,27 @@ def test_differences_after_the_move(stack, emulator, migrated):
     preview = stack.preview("--diff")
     assert re.search(r"^\s*~\s*alicloud:ecd:Image", preview.stdout, re.M), preview.stdout
     stack.configure(imageDescription=DESCRIPTION)
+    stack.preview("--expect-no-changes")
+    assert mutations(emulator) == {}, emulator.calls()
+
+
+def test_an_explicit_provider_moves_over_too(stack, emulator):
+    """A bridged program that made its own `alicloud.Provider`: the program makes this package's provider under
+    the same name; the engine compares the two configurations through this provider and keeps the provider's
+    id, so the resources keep their provider reference."""
+    ids = migrate(stack, emulator, provider="bridged-hz")
+    preview = stack.preview("--diff", "--expect-no-changes")
+    assert operations(preview) == [], preview.stdout
+    stack.up("--expect-no-changes")
+    assert mutations(emulator) == {}, emulator.calls()
+    state = stack.export()["deployment"]["resources"]
+    providers = [r for r in state if r["type"] == "pulumi:providers:alicloud"]
+    assert [(p["urn"].rsplit("::", 1)[1], p["id"]) for p in providers] == [("bridged-hz", PROVIDER_ID)], providers
+    assert plain(providers[0]["inputs"]["version"]) == version(), providers[0]["inputs"]
+    moved = {r["type"]: r for r in state if r["type"] in (SHARE_TYPE, IMAGE_TYPE)}
+    assert {t: r["id"] for t, r in moved.items()} == {SHARE_TYPE: ids["share"], IMAGE_TYPE: ids["image"]}
+    assert all(r["provider"] == f"{providers[0]['urn']}::{PROVIDER_ID}" for r in moved.values()), moved
+    stack.refresh()
+    assert_consistent(stack, emulator)
     stack.preview("--expect-no-changes")
     assert mutations(emulator) == {}, emulator.calls()

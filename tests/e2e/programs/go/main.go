@@ -2,6 +2,7 @@
 package main
 
 import (
+	"github.com/alicloud-rs/pulumi-alicloud-rs/sdk/go/alicloud"
 	"github.com/alicloud-rs/pulumi-alicloud-rs/sdk/go/alicloud/ecd"
 	"github.com/alicloud-rs/pulumi-alicloud-rs/sdk/go/alicloud/ecs"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -19,11 +20,28 @@ func main() {
 			}
 			return pulumi.String(value)
 		}
+		// With `explicitProvider`, the share and the image use a provider of that name, set up from the
+		// stack's `alicloud:` region and keys and `explicitProviderEndpoint`, instead of the default provider.
+		var providerOpts []pulumi.ResourceOption
+		if name := cfg.Get("explicitProvider"); name != "" {
+			settings := config.New(ctx, "alicloud")
+			endpoint := cfg.Require("explicitProviderEndpoint")
+			provider, err := alicloud.NewProvider(ctx, name, &alicloud.ProviderArgs{
+				Region:    pulumi.String(settings.Require("region")),
+				AccessKey: pulumi.String(settings.Require("accessKey")),
+				SecretKey: settings.RequireSecret("secretKey"),
+				Endpoints: &alicloud.ProviderEndpointsArgs{Ecs: pulumi.String(endpoint), Ecd: pulumi.String(endpoint)},
+			})
+			if err != nil {
+				return err
+			}
+			providerOpts = append(providerOpts, pulumi.Provider(provider))
+		}
 		if cfg.Get("shareAccountId") != "" {
 			share, err := ecs.NewImageSharePermission(ctx, "share", &ecs.ImageSharePermissionArgs{
 				ImageId:   pulumi.String(cfg.Require("shareImageId")),
 				AccountId: maybeSecret(cfg.Require("shareAccountId")),
-			})
+			}, providerOpts...)
 			if err != nil {
 				return err
 			}
@@ -37,7 +55,7 @@ func main() {
 			if description := cfg.Get("imageDescription"); description != "" {
 				args.Description = maybeSecret(description)
 			}
-			var opts []pulumi.ResourceOption
+			opts := append([]pulumi.ResourceOption{}, providerOpts...)
 			if timeout := cfg.Get("imageCreateTimeout"); timeout != "" {
 				opts = append(opts, pulumi.Timeouts(&pulumi.CustomTimeouts{Create: timeout}))
 			}

@@ -1,5 +1,6 @@
 """End-to-end program: what it declares comes from stack config, so every scenario shares it."""
 import pulumi
+import pulumi_alicloud_rs
 from pulumi_alicloud_rs import ecd, ecs
 
 config = pulumi.Config()
@@ -11,11 +12,27 @@ def maybe_secret(value):
     return pulumi.Output.secret(value) if secret_inputs and value is not None else value
 
 
+# With `explicitProvider`, the share and the image use a provider of that name, set up from the stack's
+# `alicloud:` region and keys and `explicitProviderEndpoint`, instead of the default provider.
+provider = None
+if config.get("explicitProvider"):
+    settings = pulumi.Config("alicloud")
+    endpoint = config.require("explicitProviderEndpoint")
+    provider = pulumi_alicloud_rs.Provider(
+        config.require("explicitProvider"),
+        region=settings.require("region"),
+        access_key=settings.require("accessKey"),
+        secret_key=settings.require_secret("secretKey"),
+        endpoints={"ecs": endpoint, "ecd": endpoint},
+    )
+
+
 if config.get("shareAccountId"):
     share = ecs.ImageSharePermission(
         "share",
         image_id=config.require("shareImageId"),
         account_id=maybe_secret(config.require("shareAccountId")),
+        opts=pulumi.ResourceOptions(provider=provider),
     )
     pulumi.export("shareId", share.id)
 
@@ -26,8 +43,10 @@ if config.get("imageDesktopId"):
         desktop_id=config.require("imageDesktopId"),
         image_name=config.get("imageName"),
         description=maybe_secret(config.get("imageDescription")),
-        opts=pulumi.ResourceOptions(custom_timeouts=pulumi.CustomTimeouts(create=create_timeout))
-        if create_timeout else None,
+        opts=pulumi.ResourceOptions(
+            provider=provider,
+            custom_timeouts=pulumi.CustomTimeouts(create=create_timeout) if create_timeout else None,
+        ),
     )
     pulumi.export("imageId", image.id)
     pulumi.export("imageName", image.image_name)

@@ -12,12 +12,27 @@ function maybeSecret(value: string | undefined): pulumi.Input<string> | undefine
     return secretInputs && value !== undefined ? pulumi.secret(value) : value;
 }
 
+// With `explicitProvider`, the share and the image use a provider of that name, set up from the stack's
+// `alicloud:` region and keys and `explicitProviderEndpoint`, instead of the default provider.
+let provider: alicloud.Provider | undefined;
+const explicitProvider = config.get("explicitProvider");
+if (explicitProvider) {
+    const settings = new pulumi.Config("alicloud");
+    const endpoint = config.require("explicitProviderEndpoint");
+    provider = new alicloud.Provider(explicitProvider, {
+        region: settings.require("region"),
+        accessKey: settings.require("accessKey"),
+        secretKey: settings.requireSecret("secretKey"),
+        endpoints: { ecs: endpoint, ecd: endpoint },
+    });
+}
+
 export let shareId: pulumi.Output<string> | undefined;
 if (config.get("shareAccountId")) {
     const share = new alicloud.ecs.ImageSharePermission("share", {
         imageId: config.require("shareImageId"),
         accountId: maybeSecret(config.require("shareAccountId")),
-    });
+    }, { provider });
     shareId = share.id;
 }
 
@@ -30,7 +45,7 @@ if (config.get("imageDesktopId")) {
         desktopId: config.require("imageDesktopId"),
         imageName: config.get("imageName"),
         description: maybeSecret(config.get("imageDescription")),
-    }, createTimeout ? { customTimeouts: { create: createTimeout } } : undefined);
+    }, { provider, ...(createTimeout ? { customTimeouts: { create: createTimeout } } : {}) });
     imageId = image.id;
     imageName = image.imageName;
     imageStatus = image.status;
