@@ -14,7 +14,7 @@ def test_examples_run_up_and_destroy(runtime, emulator, seed, tmp_path):
         stack = Stack(runtime, emulator, tmp_path, source=example)
         stack.up()
         outputs = stack.outputs()
-        assert outputs and all(v not in (None, "") for v in outputs.values()), (example.name, outputs)
+        assert outputs and all(v not in (None, "", [], {}) for v in outputs.values()), (example.name, outputs)
         if "ecd-image" in example.name or "quickstart" in example.name:
             assert outputs.get("status", outputs.get("imageStatus")) == "Available", outputs
         stack.destroy()
