@@ -46,6 +46,12 @@ lint:
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
 
+# The OpenAPI client is a crate of its own: its docs build without warnings and it packages for crates.io.
+.PHONY: check-crate
+check-crate:
+	RUSTDOCFLAGS="-D warnings" cargo doc -p alicloud-openapi --no-deps
+	cargo package -p alicloud-openapi --allow-dirty
+
 .PHONY: check-sdk-drift
 check-sdk-drift: gen-sdk
 	@if [ -n "$$(git status --porcelain -- sdk)" ]; then \
@@ -102,7 +108,7 @@ demo: tools
 
 # The end-to-end suite runs last: its pytest summary closes the output.
 .PHONY: test
-test: tools lint check-sdk-drift check-sdk test-rust test-vectors test-emulator-sdk test-cli test-install check-version test-e2e
+test: tools lint check-crate check-sdk-drift check-sdk test-rust test-vectors test-emulator-sdk test-cli test-install check-version test-e2e
 
 # One table from one run (tests/bench/bench.py, the emulator loopback benchmark included), written into
 # README.md even when a target is missed; then the exit status says whether every target was met.
