@@ -1,10 +1,10 @@
-//! Fewer calls for the same work: a [`Batcher`] coalesces concurrent requests on one key (say, adds of
-//! accounts to one image's share list) into one call of up to `max` members, and a [`SingleFlight`] lets
-//! concurrent reads of one key share one call.
+//! Fewer calls for the same work: a [`Batcher`] gathers concurrent requests on one key (say, adds of
+//! accounts to one image's share list, or reads of it) into one call, and [`in_chunks`] sends many members in
+//! calls of a few each.
 //!
-//! Each member of a batch still gets its own result: when a batched call fails with a client error (a bad
-//! member, a quota), every member is tried alone, so the error lands on the member that caused it and the
-//! others succeed.
+//! Each member still gets its own result: when a chunk fails with a client error (a bad member, a quota),
+//! each of its members is tried alone, so the error lands on the member that caused it and the others
+//! succeed.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -13,7 +13,7 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use tokio::sync::{Notify, OnceCell, oneshot};
+use tokio::sync::{Notify, oneshot};
 
 use crate::{CallContext, Error};
 
@@ -61,12 +61,6 @@ struct State<K, M, R> {
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
-/// Whether a failed batch says something about its members rather than about the call: worth trying each
-/// member alone.
-fn is_member_error(err: &Error) -> bool {
-    matches!(err, Error::Api(api) if (400..500).contains(&api.http_status)) && !err.is_retryable()
 }
 
 impl<K, M, R> Batcher<K, M, R>
@@ -212,7 +206,7 @@ async fn flush<K, M, R>(
     }
 }
 
-/// One call for `batch`, falling back to one call per member when the batch is refused for a member's sake.
+/// One call for `batch`; each member gets its own outcome, or every member the call's failure.
 async fn send<K: Clone, M: Clone, R>(
     key: &K,
     batch: Vec<Waiting<M, R>>,
@@ -227,20 +221,9 @@ async fn send<K: Clone, M: Clone, R>(
         cancel: batch[0].ctx.cancel.clone(),
     };
     let members: Vec<M> = batch.iter().map(|w| w.member.clone()).collect();
-    match call(key.clone(), members, ctx).await {
-        Err(err) if batch.len() > 1 && is_member_error(&err) => {
-            tracing::debug!(error = %err, members = batch.len(), "batched call refused; trying each member alone");
-            for w in batch {
-                let alone = call(key.clone(), vec![w.member.clone()], w.ctx.clone()).await;
-                let _ = w.reply.send(alone.and_then(|mut r| one(r.pop(), 1)));
-            }
-        }
-        Err(err) => {
-            for w in batch {
-                let _ = w.reply.send(Err(err.clone()));
-            }
-        }
-        Ok(outcomes) if outcomes.len() != batch.len() => {
+    let outcomes = match call(key.clone(), members, ctx).await {
+        Ok(outcomes) if outcomes.len() == batch.len() => outcomes,
+        Ok(outcomes) => {
             let err = Error::InvalidResponse(format!(
                 "a batch of {} got {} outcomes",
                 batch.len(),
@@ -249,65 +232,58 @@ async fn send<K: Clone, M: Clone, R>(
             for w in batch {
                 let _ = w.reply.send(Err(err.clone()));
             }
+            return;
         }
-        Ok(outcomes) => {
-            for (w, outcome) in batch.into_iter().zip(outcomes) {
-                let _ = w.reply.send(Ok(outcome));
+        Err(err) => {
+            for w in batch {
+                let _ = w.reply.send(Err(err.clone()));
             }
+            return;
         }
+    };
+    for (w, outcome) in batch.into_iter().zip(outcomes) {
+        let _ = w.reply.send(Ok(outcome));
     }
 }
 
-/// The one outcome of a single-member call.
-fn one<R>(outcome: Option<R>, members: usize) -> Result<R, Error> {
-    outcome.ok_or_else(|| Error::InvalidResponse(format!("a batch of {members} got no outcome")))
+/// Whether a refused call says something about its members rather than about the call: worth trying each
+/// member alone. `about_the_call` names the codes that speak for the whole call (say, an unknown image),
+/// which trying each member alone would only repeat.
+pub fn is_member_error(err: &Error, about_the_call: &[&str]) -> bool {
+    matches!(err, Error::Api(api) if (400..500).contains(&api.http_status))
+        && !err.is_retryable()
+        && !err.has_code(about_the_call)
 }
 
-/// Lets concurrent requests for one key share one call. A call's answer serves only the requests that
-/// arrived while it ran: once it ends, the next request makes a new call, so no stale answer is reused.
-pub struct SingleFlight<K, V> {
-    inflight: Arc<Mutex<HashMap<K, Flight<V>>>>,
-}
-
-/// One call in flight and, once it ends, its answer.
-type Flight<V> = Arc<OnceCell<Result<V, Error>>>;
-
-impl<K, V> Default for SingleFlight<K, V> {
-    fn default() -> Self {
-        SingleFlight {
-            inflight: Arc::new(Mutex::new(HashMap::new())),
-        }
-    }
-}
-
-impl<K, V> SingleFlight<K, V>
+/// Sends `members` through `call` in chunks of at most `max`, in order, and gives each member its own
+/// outcome: a chunk refused for a member's sake (see [`is_member_error`]) is sent again one member at a
+/// time, so the error lands on the member that caused it and the others succeed. `call` must be safe to
+/// repeat for members a refused chunk may have changed after all.
+pub async fn in_chunks<M, F, Fut>(
+    members: &[M],
+    max: usize,
+    about_the_call: &[&str],
+    call: F,
+) -> Vec<Result<(), Error>>
 where
-    K: Eq + Hash + Clone,
-    V: Clone,
+    M: Clone,
+    F: Fn(Vec<M>) -> Fut,
+    Fut: Future<Output = Result<(), Error>>,
 {
-    /// The answer of the call in flight for `key`, or of `make`'s call when none is.
-    pub async fn run<F, Fut>(&self, key: K, make: F) -> Result<V, Error>
-    where
-        F: FnOnce() -> Fut,
-        Fut: Future<Output = Result<V, Error>>,
-    {
-        let cell = lock(&self.inflight)
-            .entry(key.clone())
-            .or_insert_with(|| Arc::new(OnceCell::new()))
-            .clone();
-        let inflight = self.inflight.clone();
-        let flight = cell.clone();
-        cell.get_or_init(|| async move {
-            let result = make().await;
-            let mut map = lock(&inflight);
-            if map.get(&key).is_some_and(|c| Arc::ptr_eq(c, &flight)) {
-                map.remove(&key);
+    let mut outcomes = Vec::with_capacity(members.len());
+    for chunk in members.chunks(max.max(1)) {
+        match call(chunk.to_vec()).await {
+            Ok(()) => outcomes.extend(chunk.iter().map(|_| Ok(()))),
+            Err(err) if chunk.len() > 1 && is_member_error(&err, about_the_call) => {
+                tracing::debug!(error = %err, members = chunk.len(), "batched call refused; trying each member alone");
+                for member in chunk {
+                    outcomes.push(call(vec![member.clone()]).await);
+                }
             }
-            result
-        })
-        .await
-        .clone()
+            Err(err) => outcomes.extend(chunk.iter().map(|_| Err(err.clone()))),
+        }
     }
+    outcomes
 }
 
 #[cfg(test)]
@@ -457,30 +433,6 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
-    async fn a_refused_batch_is_retried_member_by_member() {
-        let batcher = Arc::new(Batcher::new(
-            Duration::from_millis(5),
-            Duration::from_millis(50),
-            10,
-        ));
-        let (call, seen) = recording("bad");
-        let members = ["a", "bad", "c"].map(String::from);
-        let results = submit_all(&batcher, &call, members).await;
-        assert!(results[0].is_ok() && results[2].is_ok(), "{results:?}");
-        assert_eq!(
-            results[1].as_ref().unwrap_err().code(),
-            Some("InvalidAccount.NotFound")
-        );
-        let calls = lock(&seen).clone();
-        assert_eq!(
-            calls.len(),
-            4,
-            "one batch, then one call per member: {calls:?}"
-        );
-        assert_eq!(calls[0].len(), 3);
-    }
-
-    #[tokio::test(start_paused = true)]
     async fn a_call_failure_that_is_not_about_members_reaches_every_member_once() {
         let batcher = Arc::new(Batcher::new(
             Duration::from_millis(5),
@@ -520,27 +472,117 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
-    async fn concurrent_reads_share_one_call_and_later_reads_make_a_new_one() {
-        let flights: Arc<SingleFlight<String, usize>> = Arc::new(SingleFlight::default());
+    async fn a_request_arriving_while_a_call_runs_waits_for_a_call_of_its_own() {
+        let batcher: Arc<Batcher<String, (), usize>> = Arc::new(Batcher::new(
+            Duration::from_millis(5),
+            Duration::from_millis(50),
+            100,
+        ));
         let calls = Arc::new(AtomicUsize::new(0));
-        let read = |flights: Arc<SingleFlight<String, usize>>, calls: Arc<AtomicUsize>| async move {
-            flights
-                .run("m-1".to_string(), || async {
-                    tokio::time::sleep(Duration::from_millis(10)).await;
-                    Ok(calls.fetch_add(1, Ordering::SeqCst) + 1)
-                })
-                .await
+        let counter = calls.clone();
+        // A read: every member of a call gets the number of the call that answered it.
+        let call: BatchCall<String, (), usize> = Arc::new(move |_, members: Vec<()>, _| {
+            let n = counter.fetch_add(1, Ordering::SeqCst) + 1;
+            Box::pin(async move {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+                Ok(vec![n; members.len()])
+            })
+        });
+        let read = |b: Arc<Batcher<String, (), usize>>, c: BatchCall<String, (), usize>| async move {
+            b.submit("m-1".into(), (), &ctx(), c).await
         };
-        let tasks: Vec<_> = (0..20)
-            .map(|_| tokio::spawn(read(flights.clone(), calls.clone())))
+        let first: Vec<_> = (0..20)
+            .map(|_| tokio::spawn(read(batcher.clone(), call.clone())))
             .collect();
-        for t in tasks {
+        // The first call has started (after 5 quiet ms) and runs for 20 ms: a read now must not get its answer.
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        let late = tokio::spawn(read(batcher.clone(), call.clone()));
+        for t in first {
             assert_eq!(t.await.expect("task").expect("read"), 1);
         }
         assert_eq!(
-            read(flights.clone(), calls.clone()).await.expect("read"),
+            late.await.expect("task").expect("read"),
             2,
             "no stale answer"
         );
+        assert_eq!(calls.load(Ordering::SeqCst), 2);
+    }
+
+    type ChunkFuture = Pin<Box<dyn Future<Output = Result<(), Error>> + Send>>;
+
+    /// A chunk call that records its members and refuses any chunk holding `bad`, or every chunk with
+    /// `about_the_call`'s code.
+    fn chunk_call(seen: &Seen, bad: &'static str) -> impl Fn(Vec<String>) -> ChunkFuture + use<> {
+        let seen = seen.clone();
+        move |members: Vec<String>| {
+            lock(&seen).push(members.clone());
+            Box::pin(async move {
+                match members.iter().find(|m| *m == bad) {
+                    Some(m) => Err(refused(m)),
+                    None => Ok(()),
+                }
+            }) as ChunkFuture
+        }
+    }
+
+    #[tokio::test]
+    async fn members_go_out_in_chunks_of_at_most_max_in_order() {
+        let seen: Seen = Arc::default();
+        let members: Vec<String> = (0..25).map(|n| format!("{n}")).collect();
+        let outcomes = in_chunks(&members, 10, &[], chunk_call(&seen, "none")).await;
+        assert!(outcomes.iter().all(Result::is_ok));
+        let calls = lock(&seen).clone();
+        assert_eq!(calls.iter().map(Vec::len).collect::<Vec<_>>(), [10, 10, 5]);
+        assert_eq!(calls.concat(), members);
+    }
+
+    #[tokio::test]
+    async fn a_refused_chunk_is_retried_member_by_member() {
+        let seen: Seen = Arc::default();
+        let members: Vec<String> = ["a", "b", "bad", "c", "d"].map(String::from).to_vec();
+        let outcomes = in_chunks(&members, 3, &[], chunk_call(&seen, "bad")).await;
+        assert_eq!(outcomes.len(), 5);
+        for (member, outcome) in members.iter().zip(&outcomes) {
+            match member.as_str() {
+                "bad" => assert_eq!(
+                    outcome.as_ref().unwrap_err().code(),
+                    Some("InvalidAccount.NotFound")
+                ),
+                _ => assert!(outcome.is_ok(), "{member}: {outcome:?}"),
+            }
+        }
+        let calls = lock(&seen).clone();
+        // [a b bad] refused, then a, b, bad alone; then [c d].
+        assert_eq!(calls.len(), 5, "{calls:?}");
+        assert_eq!(calls[4], ["c", "d"]);
+    }
+
+    #[tokio::test]
+    async fn a_refusal_about_the_whole_call_is_not_split() {
+        let seen: Seen = Arc::default();
+        let members: Vec<String> = ["a", "bad", "c"].map(String::from).to_vec();
+        let outcomes = in_chunks(
+            &members,
+            10,
+            &["InvalidAccount.NotFound"],
+            chunk_call(&seen, "bad"),
+        )
+        .await;
+        assert!(outcomes.iter().all(Result::is_err), "{outcomes:?}");
+        assert_eq!(lock(&seen).len(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_chunk_failing_for_a_reason_other_than_its_members_fails_each_member_once() {
+        let calls = Arc::new(AtomicUsize::new(0));
+        let counter = calls.clone();
+        let members: Vec<String> = ["a", "b"].map(String::from).to_vec();
+        let outcomes = in_chunks(&members, 10, &[], move |_| {
+            counter.fetch_add(1, Ordering::SeqCst);
+            async { Err(Error::Cancelled) }
+        })
+        .await;
+        assert!(outcomes.iter().all(|r| matches!(r, Err(Error::Cancelled))));
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
     }
 }

@@ -7,9 +7,9 @@ use serde_json::Value;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use super::batch::{Batcher, SingleFlight};
+use super::batch::Batcher;
 use super::credentials::{Credentials, FetchContext, ProvideCredentials};
-use super::ecs::{ACCOUNTS_PER_CALL, ShareAdded};
+use super::ecs::{SHARES_PER_IMAGE, ShareAdded};
 use super::gate::Gates;
 use super::retry::Backoff;
 use super::settings::{ClientConfig, SignatureVersion, Timeouts};
@@ -115,9 +115,9 @@ pub struct Client {
 struct Inner {
     transport: Transport,
     config: ClientConfig,
-    share_adds: Batcher<String, String, ShareAdded>,
-    share_removes: Batcher<String, String>,
-    share_reads: SingleFlight<String, Option<Vec<String>>>,
+    share_adds: Batcher<String, String, Result<ShareAdded, Error>>,
+    share_removes: Batcher<String, String, Result<(), Error>>,
+    share_reads: Batcher<String, (), Option<Vec<String>>>,
 }
 
 /// Share changes of one image that arrive within this of each other are gathered into one call. The engine
@@ -450,13 +450,13 @@ impl Client {
             inner: Arc::new(Inner {
                 transport,
                 config,
-                share_adds: Batcher::new(SHARE_BATCH_QUIET, SHARE_BATCH_WINDOW, ACCOUNTS_PER_CALL),
+                share_adds: Batcher::new(SHARE_BATCH_QUIET, SHARE_BATCH_WINDOW, SHARES_PER_IMAGE),
                 share_removes: Batcher::new(
                     SHARE_BATCH_QUIET,
                     SHARE_BATCH_WINDOW,
-                    ACCOUNTS_PER_CALL,
+                    SHARES_PER_IMAGE,
                 ),
-                share_reads: SingleFlight::default(),
+                share_reads: Batcher::new(SHARE_BATCH_QUIET, SHARE_BATCH_WINDOW, usize::MAX),
             }),
         })
     }
@@ -484,15 +484,15 @@ impl Client {
         &self.inner.transport
     }
 
-    pub(crate) fn share_adds(&self) -> &Batcher<String, String, ShareAdded> {
+    pub(crate) fn share_adds(&self) -> &Batcher<String, String, Result<ShareAdded, Error>> {
         &self.inner.share_adds
     }
 
-    pub(crate) fn share_removes(&self) -> &Batcher<String, String> {
+    pub(crate) fn share_removes(&self) -> &Batcher<String, String, Result<(), Error>> {
         &self.inner.share_removes
     }
 
-    pub(crate) fn share_reads(&self) -> &SingleFlight<String, Option<Vec<String>>> {
+    pub(crate) fn share_reads(&self) -> &Batcher<String, (), Option<Vec<String>>> {
         &self.inner.share_reads
     }
 

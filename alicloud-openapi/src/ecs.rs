@@ -4,12 +4,15 @@ use serde_json::Value;
 
 use std::sync::Arc;
 
-use super::batch::BatchCall;
+use super::batch::{BatchCall, in_chunks};
 use super::client::flatten;
 use super::{CallContext, Client, Error, Idempotency, Service};
 
 /// Alibaba takes at most this many accounts in one ModifyImageSharePermission call.
-pub(crate) const ACCOUNTS_PER_CALL: usize = 10;
+const ACCOUNTS_PER_CALL: usize = 10;
+/// The most accounts one image can be shared with (ECS quota): the most share changes of one image that
+/// can be pending at once, so the most that wait for one batch.
+pub(crate) const SHARES_PER_IMAGE: usize = 50;
 /// The largest DescribeImageSharePermission page.
 const PAGE_SIZE: usize = 100;
 /// The one code with which the share actions say the image does not exist (ECS API reference,
@@ -49,34 +52,42 @@ impl Client {
         ]
     }
 
+    /// Adds or removes `accounts`, at most [`ACCOUNTS_PER_CALL`] per call, each account with its own
+    /// outcome: a call refused for one account's sake is repeated for each account alone.
     async fn modify_share(
         &self,
         ctx: &CallContext,
         image_id: &str,
         change: ShareChange,
         accounts: &[String],
-    ) -> Result<(), Error> {
-        for chunk in accounts.chunks(ACCOUNTS_PER_CALL) {
-            let mut params = self.image_params(image_id);
-            params.extend(flatten(change.key(), chunk));
-            // Adding or removing the same accounts twice leaves the same shares.
-            self.call(
-                Service::Ecs,
-                "ModifyImageSharePermission",
-                &params,
-                Idempotency::Safe,
-                ctx,
-            )
-            .await?;
-        }
-        Ok(())
+    ) -> Vec<Result<(), Error>> {
+        in_chunks(
+            accounts,
+            ACCOUNTS_PER_CALL,
+            IMAGE_NOT_FOUND,
+            |chunk| async move {
+                let mut params = self.image_params(image_id);
+                params.extend(flatten(change.key(), &chunk));
+                // Adding or removing the same accounts twice leaves the same shares.
+                self.call(
+                    Service::Ecs,
+                    "ModifyImageSharePermission",
+                    &params,
+                    Idempotency::Safe,
+                    ctx,
+                )
+                .await
+                .map(drop)
+            },
+        )
+        .await
     }
 
     /// Shares an image with an account that must not have it yet: `AlreadyShared` when it does, so that
     /// a share made by someone else is never taken over. Concurrent requests for one image arriving within a
-    /// few milliseconds share one walk of the share list and one `AddAccount.N` call (up to 10 accounts);
-    /// when Alibaba refuses the batch for one of its accounts (unknown account, quota), each account is
-    /// tried alone, so the error is that account's own.
+    /// few milliseconds share one walk of the share list and `AddAccount.N` calls of up to 10 accounts; when
+    /// Alibaba refuses a call for one of its accounts (unknown account, quota), each account is tried alone,
+    /// so the error is that account's own.
     pub async fn add_new_image_share_account(
         &self,
         ctx: &CallContext,
@@ -84,49 +95,50 @@ impl Client {
         account: &str,
     ) -> Result<ShareAdded, Error> {
         let client = self.clone();
-        let call: BatchCall<String, String, ShareAdded> = Arc::new(move |image, accounts, ctx| {
-            let client = client.clone();
-            Box::pin(async move { client.add_new_accounts(&ctx, &image, accounts).await })
-        });
+        let call: BatchCall<String, String, Result<ShareAdded, Error>> =
+            Arc::new(move |image, accounts, ctx| {
+                let client = client.clone();
+                Box::pin(async move { Ok(client.add_new_accounts(&ctx, &image, accounts).await) })
+            });
         self.share_adds()
             .submit(image_id.to_string(), account.to_string(), ctx, call)
             .await
+            .and_then(|outcome| outcome)
     }
 
-    /// One batch of [`Client::add_new_image_share_account`]: the accounts already there are reported, the
-    /// others added in one call. An unknown image is left to ModifyImageSharePermission to report.
+    /// One batch of [`Client::add_new_image_share_account`]: one walk decides which accounts are already
+    /// there (reported, never changed); the others are added. An unknown image is left to
+    /// ModifyImageSharePermission to report.
     async fn add_new_accounts(
         &self,
         ctx: &CallContext,
         image_id: &str,
         accounts: Vec<String>,
-    ) -> Result<Vec<ShareAdded>, Error> {
-        let present = self
-            .list_image_share_accounts_now(ctx, image_id)
-            .await
-            .map_err(|e| Error::BeforeChange(Box::new(e)))?
-            .unwrap_or_default();
-        let outcomes: Vec<ShareAdded> = accounts
-            .iter()
-            .map(|a| {
-                if present.contains(a) {
-                    ShareAdded::AlreadyShared
-                } else {
-                    ShareAdded::Added
-                }
-            })
-            .collect();
-        let new: Vec<String> = accounts
-            .into_iter()
-            .zip(&outcomes)
-            .filter(|(_, o)| **o == ShareAdded::Added)
-            .map(|(a, _)| a)
-            .collect();
-        if !new.is_empty() {
-            self.modify_share(ctx, image_id, ShareChange::Add, &new)
-                .await?;
+    ) -> Vec<Result<ShareAdded, Error>> {
+        let present = match self.list_image_share_accounts_now(ctx, image_id).await {
+            Ok(present) => present.unwrap_or_default(),
+            Err(err) => {
+                let err = Error::BeforeChange(Box::new(err));
+                return accounts.iter().map(|_| Err(err.clone())).collect();
+            }
+        };
+        let (shared, new): (Vec<usize>, Vec<usize>) =
+            (0..accounts.len()).partition(|&i| present.contains(&accounts[i]));
+        let mut outcomes: Vec<Result<ShareAdded, Error>> =
+            accounts.iter().map(|_| Ok(ShareAdded::Added)).collect();
+        for i in shared {
+            outcomes[i] = Ok(ShareAdded::AlreadyShared);
         }
-        Ok(outcomes)
+        let names: Vec<String> = new.iter().map(|&i| accounts[i].clone()).collect();
+        let added = self
+            .modify_share(ctx, image_id, ShareChange::Add, &names)
+            .await;
+        for (i, result) in new.into_iter().zip(added) {
+            if let Err(err) = result {
+                outcomes[i] = Err(err);
+            }
+        }
+        outcomes
     }
 
     /// Stops sharing an image with an account (`RemoveAccount.N`), batched like
@@ -138,31 +150,40 @@ impl Client {
         account: &str,
     ) -> Result<(), Error> {
         let client = self.clone();
-        let call: BatchCall<String, String> = Arc::new(move |image, accounts, ctx| {
-            let client = client.clone();
-            Box::pin(async move {
-                client
-                    .modify_share(&ctx, &image, ShareChange::Remove, &accounts)
-                    .await
-                    .map(|()| vec![(); accounts.len()])
-            })
-        });
+        let call: BatchCall<String, String, Result<(), Error>> =
+            Arc::new(move |image, accounts, ctx| {
+                let client = client.clone();
+                Box::pin(async move {
+                    Ok(client
+                        .modify_share(&ctx, &image, ShareChange::Remove, &accounts)
+                        .await)
+                })
+            });
         self.share_removes()
             .submit(image_id.to_string(), account.to_string(), ctx, call)
             .await
+            .and_then(|outcome| outcome)
     }
 
-    /// Every account an image is shared with; `None` when the image does not exist. Concurrent reads of one
-    /// image share one walk of the pages; a read that arrives after a walk ended starts a new one.
+    /// Every account an image is shared with; `None` when the image does not exist. Reads of one image
+    /// arriving within a few milliseconds of each other share one walk of the pages. A walk starts only
+    /// after every read it answers arrived, so no read is answered with what was there before it asked.
     pub async fn list_image_share_accounts(
         &self,
         ctx: &CallContext,
         image_id: &str,
     ) -> Result<Option<Vec<String>>, Error> {
+        let client = self.clone();
+        let call: BatchCall<String, (), Option<Vec<String>>> =
+            Arc::new(move |image, readers, ctx| {
+                let client = client.clone();
+                Box::pin(async move {
+                    let accounts = client.list_image_share_accounts_now(&ctx, &image).await?;
+                    Ok(vec![accounts; readers.len()])
+                })
+            });
         self.share_reads()
-            .run(image_id.to_string(), || {
-                self.list_image_share_accounts_now(ctx, image_id)
-            })
+            .submit(image_id.to_string(), (), ctx, call)
             .await
     }
 
