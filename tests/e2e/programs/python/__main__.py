@@ -36,6 +36,18 @@ if config.get("shareAccountId"):
     )
     pulumi.export("shareId", share.id)
 
+# `manyShareAccountIds` (comma-separated): one more share of `shareImageId` per account, `share-<account>`.
+many_accounts = [a.strip() for a in (config.get("manyShareAccountIds") or "").split(",") if a.strip()]
+for many_account in many_accounts:
+    ecs.ImageSharePermission(
+        f"share-{many_account}",
+        image_id=config.require("shareImageId"),
+        account_id=many_account,
+        opts=pulumi.ResourceOptions(provider=provider),
+    )
+if many_accounts:
+    pulumi.export("manyShares", len(many_accounts))
+
 if config.get("imageDesktopId"):
     create_timeout = config.get("imageCreateTimeout")
     image = ecd.Image(

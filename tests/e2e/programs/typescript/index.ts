@@ -36,6 +36,16 @@ if (config.get("shareAccountId")) {
     shareId = share.id;
 }
 
+// `manyShareAccountIds` (comma-separated): one more share of `shareImageId` per account, `share-<account>`.
+const manyAccounts = (config.get("manyShareAccountIds") ?? "").split(",").map(a => a.trim()).filter(a => a);
+for (const account of manyAccounts) {
+    new alicloud.ecs.ImageSharePermission(`share-${account}`, {
+        imageId: config.require("shareImageId"),
+        accountId: account,
+    }, { provider });
+}
+export const manyShares = manyAccounts.length > 0 ? manyAccounts.length : undefined;
+
 export let imageId: pulumi.Output<string> | undefined;
 export let imageName: pulumi.Output<string | undefined> | undefined;
 export let imageStatus: pulumi.Output<string> | undefined;
