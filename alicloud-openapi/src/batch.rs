@@ -14,6 +14,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use tokio::sync::{Notify, oneshot};
+use tokio::time::Instant;
 
 use crate::{CallContext, Error};
 
@@ -26,27 +27,25 @@ pub type BatchCall<K, M, R = ()> =
 
 struct Waiting<M, R> {
     ticket: u64,
+    arrived: Instant,
     member: M,
     ctx: CallContext,
     reply: oneshot::Sender<Result<R, Error>>,
 }
 
+/// The requests of one key that no call carries yet, and the task that sends them.
 struct Queue<K, M, R> {
     waiting: Vec<Waiting<M, R>>,
-    wake: Arc<Wake>,
+    /// Tells the sender that a request arrived.
+    arrived: Arc<Notify>,
     call: BatchCall<K, M, R>,
 }
 
-/// What a queue's sender waits for.
-#[derive(Default)]
-struct Wake {
-    arrived: Notify,
-    full: Notify,
-}
-
-/// Coalesces concurrent requests on one key into calls of at most `max` members. A call goes out when `max`
-/// are waiting, when none has arrived for `quiet`, or `window` after the first one arrived, whichever comes
-/// first: requests that keep arriving close together share a call, and a lone one waits only `quiet`.
+/// Coalesces concurrent requests on one key into calls of at most `max` members, one call of a key at a time.
+/// A call goes out when `max` are waiting, when none has arrived for `quiet`, or when the oldest has waited
+/// `window`, whichever comes first: requests that keep arriving close together share a call, and a lone one
+/// waits only `quiet`. Requests that arrive while a call of their key is out wait for it to end and go
+/// together in the next one, so a slow endpoint gathers bigger batches instead of more calls.
 pub struct Batcher<K, M, R = ()> {
     quiet: Duration,
     window: Duration,
@@ -101,6 +100,7 @@ where
             let ticket = state.next_ticket;
             let waiting = Waiting {
                 ticket,
+                arrived: Instant::now(),
                 member,
                 ctx: ctx.clone(),
                 reply,
@@ -108,19 +108,15 @@ where
             match state.queues.get_mut(&key) {
                 Some(queue) => {
                     queue.waiting.push(waiting);
-                    if queue.waiting.len() >= self.max {
-                        queue.wake.full.notify_one();
-                    } else {
-                        queue.wake.arrived.notify_one();
-                    }
+                    queue.arrived.notify_one();
                 }
                 None => {
-                    let wake = Arc::new(Wake::default());
+                    let arrived = Arc::new(Notify::new());
                     state.queues.insert(
                         key.clone(),
                         Queue {
                             waiting: vec![waiting],
-                            wake: wake.clone(),
+                            arrived: arrived.clone(),
                             call,
                         },
                     );
@@ -129,7 +125,7 @@ where
                         key.clone(),
                         (self.quiet, self.window),
                         self.max,
-                        wake,
+                        arrived,
                     ));
                 }
             }
@@ -159,48 +155,55 @@ where
     }
 }
 
-/// Waits until the queue is full or quiet or its window ends, then sends the queue in calls of at most `max`
-/// members until it is empty.
+/// Sends a key's queue, one call at a time: waits until `max` are waiting, or none has arrived for `quiet`, or
+/// the oldest has waited `window`; sends up to `max` of them and waits for the call to end. Requests that
+/// arrived meanwhile go in the next call; when none is left, the queue ends and the next request starts a new
+/// one.
 async fn flush<K, M, R>(
     state: Arc<Mutex<State<K, M, R>>>,
     key: K,
     (quiet, window): (Duration, Duration),
     max: usize,
-    wake: Arc<Wake>,
+    arrived: Arc<Notify>,
 ) where
     K: Eq + Hash + Clone + Send + Sync + 'static,
     M: Clone + Send + Sync + 'static,
     R: Clone + Send + 'static,
 {
-    let end = tokio::time::Instant::now() + window;
     loop {
-        let until = (tokio::time::Instant::now() + quiet).min(end);
-        tokio::select! {
-            _ = tokio::time::sleep_until(until) => break,
-            _ = wake.full.notified() => break,
-            _ = wake.arrived.notified() => {}
+        loop {
+            let until = {
+                let state = lock(&state);
+                let Some(queue) = state.queues.get(&key) else {
+                    return;
+                };
+                match (queue.waiting.first(), queue.waiting.last()) {
+                    (Some(oldest), Some(newest)) if queue.waiting.len() < max => {
+                        (newest.arrived + quiet).min(oldest.arrived + window)
+                    }
+                    _ => break,
+                }
+            };
+            tokio::select! {
+                _ = tokio::time::sleep_until(until) => break,
+                _ = arrived.notified() => {}
+            }
         }
-    }
-    loop {
-        let (batch, call, more) = {
+        let (batch, call) = {
             let mut state = lock(&state);
             let Some(queue) = state.queues.get_mut(&key) else {
                 return;
             };
             let take = queue.waiting.len().min(max);
             let batch: Vec<Waiting<M, R>> = queue.waiting.drain(..take).collect();
-            let call = queue.call.clone();
-            let more = !queue.waiting.is_empty();
-            if !more {
-                // Requests from now on start a new queue, with a sender of its own.
-                state.queues.remove(&key);
-            }
-            (batch, call, more)
+            (batch, queue.call.clone())
         };
         if !batch.is_empty() {
             send(&key, batch, &call).await;
         }
-        if !more {
+        let mut state = lock(&state);
+        if state.queues.get(&key).is_none_or(|q| q.waiting.is_empty()) {
+            state.queues.remove(&key);
             return;
         }
     }
@@ -506,6 +509,51 @@ mod tests {
             "no stale answer"
         );
         assert_eq!(calls.load(Ordering::SeqCst), 2);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn requests_arriving_while_a_call_is_out_go_together_in_the_next_call() {
+        let batcher = Arc::new(Batcher::new(
+            Duration::from_millis(5),
+            Duration::from_millis(50),
+            10,
+        ));
+        let seen: Seen = Arc::default();
+        let (log, out, most_out) = (
+            seen.clone(),
+            Arc::new(AtomicUsize::new(0)),
+            Arc::new(AtomicUsize::new(0)),
+        );
+        let (out_c, most_c) = (out.clone(), most_out.clone());
+        // A slow endpoint: each call takes 100 ms.
+        let call: BatchCall<String, String> = Arc::new(move |_, members: Vec<String>, _| {
+            lock(&log).push(members.clone());
+            let (out, most) = (out_c.clone(), most_c.clone());
+            Box::pin(async move {
+                most.fetch_max(out.fetch_add(1, Ordering::SeqCst) + 1, Ordering::SeqCst);
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                out.fetch_sub(1, Ordering::SeqCst);
+                Ok(vec![(); members.len()])
+            })
+        });
+        // One request, then one every 20 ms while its call is out: each far beyond the quiet time of the last.
+        let mut tasks = Vec::new();
+        for n in 0..5 {
+            let (b, c) = (batcher.clone(), call.clone());
+            tasks.push(tokio::spawn(async move {
+                b.submit("m-1".into(), format!("{n}"), &ctx(), c).await
+            }));
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        for t in tasks {
+            t.await.expect("task").expect("ok");
+        }
+        assert_eq!(*lock(&seen), [vec!["0"], vec!["1", "2", "3", "4"]]);
+        assert_eq!(
+            most_out.load(Ordering::SeqCst),
+            1,
+            "one call of a key at a time"
+        );
     }
 
     type ChunkFuture = Pin<Box<dyn Future<Output = Result<(), Error>> + Send>>;
