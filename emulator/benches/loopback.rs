@@ -62,12 +62,16 @@ async fn main() -> anyhow::Result<()> {
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()?;
-    let mut line = String::new();
-    std::io::BufRead::read_line(
-        &mut std::io::BufReader::new(child.stdout.take().expect("piped stdout")),
-        &mut line,
-    )?;
-    let base = line.trim().to_string();
+    let mut lines = std::io::BufRead::lines(std::io::BufReader::new(
+        child.stdout.take().expect("piped stdout"),
+    ));
+    let base = lines
+        .next()
+        .ok_or_else(|| anyhow::anyhow!("the emulator printed no URL"))??
+        .trim()
+        .to_string();
+    // The emulator prints a second line (its metadata service) and must not find the pipe closed.
+    std::thread::spawn(move || lines.for_each(drop));
     let host = base.trim_start_matches("http://").to_string();
     let result = run(&base, &host, seconds, concurrency).await;
     child.kill()?;

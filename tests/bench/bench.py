@@ -488,7 +488,9 @@ def stage_loopback(table):
                               env=dict(os.environ, BENCH_SECONDS="5", BENCH_CONCURRENCY="8"), capture_output=True,
                               text=True, timeout=COMMAND_TIMEOUT)
         if proc.returncode != 0:
-            raise RuntimeError(f"exited {proc.returncode}: {(proc.stdout + proc.stderr).strip()[-300:]}")
+            # The benchmark's own error line, not the backtrace under it.
+            said = [line for line in proc.stderr.splitlines() if line.startswith("Error:")]
+            raise RuntimeError(f"exited {proc.returncode}: {said[0] if said else proc.stderr.strip()[-300:]}")
         figures = {}
         for line in proc.stdout.splitlines():
             cells = [c.strip() for c in line.strip().strip("|").split("|")]
