@@ -224,28 +224,28 @@ async fn send<K: Clone, M: Clone, R>(
         cancel: batch[0].ctx.cancel.clone(),
     };
     let members: Vec<M> = batch.iter().map(|w| w.member.clone()).collect();
-    let outcomes = match call(key.clone(), members, ctx).await {
-        Ok(outcomes) if outcomes.len() == batch.len() => outcomes,
-        Ok(outcomes) => {
-            let err = Error::InvalidResponse(format!(
+    let outcomes = call(key.clone(), members, ctx).await.and_then(|outcomes| {
+        if outcomes.len() == batch.len() {
+            Ok(outcomes)
+        } else {
+            Err(Error::InvalidResponse(format!(
                 "a batch of {} got {} outcomes",
                 batch.len(),
                 outcomes.len()
-            ));
-            for w in batch {
-                let _ = w.reply.send(Err(err.clone()));
+            )))
+        }
+    });
+    match outcomes {
+        Ok(outcomes) => {
+            for (w, outcome) in batch.into_iter().zip(outcomes) {
+                let _ = w.reply.send(Ok(outcome));
             }
-            return;
         }
         Err(err) => {
             for w in batch {
                 let _ = w.reply.send(Err(err.clone()));
             }
-            return;
         }
-    };
-    for (w, outcome) in batch.into_iter().zip(outcomes) {
-        let _ = w.reply.send(Ok(outcome));
     }
 }
 
