@@ -15,6 +15,7 @@ use std::time::Duration;
 
 use tokio::sync::{Notify, oneshot};
 use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
 
 use crate::{CallContext, Error};
 
@@ -215,16 +216,31 @@ async fn send<K: Clone, M: Clone, R>(
     batch: Vec<Waiting<M, R>>,
     call: &BatchCall<K, M, R>,
 ) {
+    // The call serves every member: it may run until the last member's deadline, and stops early only when
+    // every member is cancelled, so that one member's short timeout or cancellation fails no other.
+    let cancel = CancellationToken::new();
+    let all_cancelled = {
+        let tokens: Vec<CancellationToken> = batch.iter().map(|w| w.ctx.cancel.clone()).collect();
+        let cancel = cancel.clone();
+        tokio::spawn(async move {
+            for token in tokens {
+                token.cancelled().await;
+            }
+            cancel.cancel();
+        })
+    };
     let ctx = CallContext {
         deadline: batch
             .iter()
             .map(|w| w.ctx.deadline)
-            .min()
-            .unwrap_or_else(tokio::time::Instant::now),
-        cancel: batch[0].ctx.cancel.clone(),
+            .max()
+            .unwrap_or_else(Instant::now),
+        cancel,
     };
     let members: Vec<M> = batch.iter().map(|w| w.member.clone()).collect();
-    let outcomes = call(key.clone(), members, ctx).await.and_then(|outcomes| {
+    let outcomes = call(key.clone(), members, ctx).await;
+    all_cancelled.abort();
+    let outcomes = outcomes.and_then(|outcomes| {
         if outcomes.len() == batch.len() {
             Ok(outcomes)
         } else {
@@ -554,6 +570,62 @@ mod tests {
             1,
             "one call of a key at a time"
         );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_batch_runs_to_its_last_deadline_and_stops_only_when_every_member_is_cancelled() {
+        let batcher: Arc<Batcher<String, String, bool>> = Arc::new(Batcher::new(
+            Duration::from_millis(5),
+            Duration::from_millis(50),
+            10,
+        ));
+        let got: Arc<Mutex<Vec<Instant>>> = Arc::default();
+        let log = got.clone();
+        // The call answers, for every member, whether it was cancelled within 100 ms.
+        let call: BatchCall<String, String, bool> =
+            Arc::new(move |_, members: Vec<String>, ctx| {
+                lock(&log).push(ctx.deadline);
+                Box::pin(async move {
+                    let cancelled = tokio::select! {
+                        _ = ctx.cancel.cancelled() => true,
+                        _ = tokio::time::sleep(Duration::from_millis(100)) => false,
+                    };
+                    Ok(vec![cancelled; members.len()])
+                })
+            });
+        let submit = |deadline: Duration| {
+            let (b, c) = (batcher.clone(), call.clone());
+            let ctx = CallContext {
+                deadline: Instant::now() + deadline,
+                cancel: CancellationToken::new(),
+            };
+            let token = ctx.cancel.clone();
+            (
+                tokio::spawn(async move { b.submit("m-1".into(), "x".into(), &ctx, c).await }),
+                token,
+            )
+        };
+        let latest = Instant::now() + Duration::from_secs(60);
+        let (short, short_token) = submit(Duration::from_secs(1));
+        let (long, _long_token) = submit(Duration::from_secs(60));
+        // One member is cancelled once the call is out: the call goes on for the other.
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        short_token.cancel();
+        assert!(!long.await.expect("task").expect("outcome"));
+        assert!(
+            !short.await.expect("task").expect("outcome"),
+            "it was sent: its outcome decides"
+        );
+        assert_eq!(*lock(&got), [latest]);
+
+        // Every member cancelled: the call is.
+        let (a, a_token) = submit(Duration::from_secs(60));
+        let (b, b_token) = submit(Duration::from_secs(60));
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        a_token.cancel();
+        b_token.cancel();
+        assert!(a.await.expect("task").expect("outcome"));
+        assert!(b.await.expect("task").expect("outcome"));
     }
 
     type ChunkFuture = Pin<Box<dyn Future<Output = Result<(), Error>> + Send>>;
