@@ -407,7 +407,7 @@ impl ResourceProvider for Provider {
                 &news,
                 &req.ignore_changes,
             );
-            if let Some(cause) = resource.forced_replacement(&olds) {
+            if let Some(cause) = resource.forced_replacement(&olds, &news) {
                 plan.force_replace(cause);
             }
             let delete_first = !plan.replaces().is_empty()

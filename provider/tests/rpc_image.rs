@@ -44,6 +44,29 @@ async fn image_lifecycle_create_update_read_delete() {
         .await;
     assert!(d.replaces.is_empty(), "{:?}", d.replaces);
     assert_eq!(d.diffs, vec!["imageName"]);
+    // ModifyImageAttribute refuses a name that starts with a Chinese character: that rename replaces.
+    let d = p
+        .diff(
+            IMAGE,
+            &id,
+            json!(outputs),
+            inputs.clone(),
+            json!({"desktopId": DESKTOP_1, "imageName": "金色镜像-v2", "description": "Golden desktop"}),
+        )
+        .await;
+    assert_eq!(d.replaces, vec!["imageName"]);
+    assert!(!d.delete_before_replace, "the name changes: no clash");
+    // Keeping such a name is no change.
+    let d = p
+        .diff(
+            IMAGE,
+            &id,
+            json!({"imageName": "金色镜像", "desktopId": DESKTOP_1, "status": "Available"}),
+            json!({"desktopId": DESKTOP_1, "imageName": "金色镜像"}),
+            json!({"desktopId": DESKTOP_1, "imageName": "金色镜像"}),
+        )
+        .await;
+    assert!(d.replaces.is_empty() && d.diffs.is_empty(), "{d:?}");
     let preview = p
         .update(IMAGE, &id, json!(outputs), renamed.clone(), true)
         .await

@@ -310,9 +310,19 @@ impl Resource for EcdImage {
         })
     }
 
-    fn forced_replacement(&self, olds: &Props) -> Option<&'static str> {
+    fn forced_replacement(&self, olds: &Props, news: &Props) -> Option<&'static str> {
         // A failed image cannot be repaired in place.
-        (values::get_str(olds, STATUS) == Some(CREATE_FAILED)).then_some(STATUS)
+        if values::get_str(olds, STATUS) == Some(CREATE_FAILED) {
+            return Some(STATUS);
+        }
+        // CreateImage takes a name that starts with a Chinese character, ModifyImageAttribute does not (it
+        // must start with a letter): such a name is given by making a new image.
+        let new_name = values::get_str(news, IMAGE_NAME);
+        let renamed_to_cjk = new_name != values::get_str(olds, IMAGE_NAME)
+            && new_name
+                .and_then(|n| n.chars().next())
+                .is_some_and(check::is_cjk);
+        renamed_to_cjk.then_some(IMAGE_NAME)
     }
 
     fn delete_before_replace(&self, urn: &str, olds: &Props, news: &Props) -> bool {

@@ -117,8 +117,9 @@ pub trait Resource: Send + Sync {
         None
     }
 
-    /// A replacement the old state calls for whatever the inputs say: the property to show as its cause.
-    fn forced_replacement(&self, _olds: &Props) -> Option<&'static str> {
+    /// A replacement the old state or a change the API cannot make in place calls for, beyond the schema's
+    /// replace-on-change inputs: the property to show as its cause.
+    fn forced_replacement(&self, _olds: &Props, _news: &Props) -> Option<&'static str> {
         None
     }
 

@@ -67,7 +67,7 @@ export class Image extends pulumi.CustomResource {
      */
     public readonly desktopId!: pulumi.Output<string | undefined>;
     /**
-     * The name of the image: 2 to 128 characters, starting with a letter or a Chinese character; may contain digits, colons (:), underscores (_), hyphens (-) and periods (.); must not start with `http://` or `https://`. Changed in place. When not set, a name is generated from the resource's name and a random suffix (for example `golden-1a2b3c4`), or taken from the project's autonaming configuration, and kept from then on: the name is how a create whose answer was lost finds the image it made.
+     * The name of the image: 2 to 128 characters, starting with a letter or a Chinese character; may contain digits, colons (:), underscores (_) and hyphens (-), but no periods; must not start with `http://` or `https://`. Changed in place, except to a name that starts with a Chinese character: ModifyImageAttribute takes only names that start with a letter, so that change replaces the image. When not set, a name is generated from the resource's name and a suffix derived from its URN and desktop (for example `golden-1a2b3c4`), or taken from the project's autonaming configuration, and kept from then on: the name is how a create whose answer was lost finds the image it made.
      */
     public readonly imageName!: pulumi.Output<string | undefined>;
     /**
@@ -119,7 +119,7 @@ export interface ImageArgs {
      */
     desktopId: pulumi.Input<string>;
     /**
-     * The name of the image: 2 to 128 characters, starting with a letter or a Chinese character; may contain digits, colons (:), underscores (_), hyphens (-) and periods (.); must not start with `http://` or `https://`. Changed in place. When not set, a name is generated from the resource's name and a random suffix (for example `golden-1a2b3c4`), or taken from the project's autonaming configuration, and kept from then on: the name is how a create whose answer was lost finds the image it made.
+     * The name of the image: 2 to 128 characters, starting with a letter or a Chinese character; may contain digits, colons (:), underscores (_) and hyphens (-), but no periods; must not start with `http://` or `https://`. Changed in place, except to a name that starts with a Chinese character: ModifyImageAttribute takes only names that start with a letter, so that change replaces the image. When not set, a name is generated from the resource's name and a suffix derived from its URN and desktop (for example `golden-1a2b3c4`), or taken from the project's autonaming configuration, and kept from then on: the name is how a create whose answer was lost finds the image it made.
      */
     imageName?: pulumi.Input<string>;
 }

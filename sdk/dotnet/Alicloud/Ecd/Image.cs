@@ -41,7 +41,7 @@ namespace AlicloudRs.Pulumi.Alicloud.Ecd
         public Output<string?> DesktopId { get; private set; } = null!;
 
         /// <summary>
-        /// The name of the image: 2 to 128 characters, starting with a letter or a Chinese character; may contain digits, colons (:), underscores (_), hyphens (-) and periods (.); must not start with `http://` or `https://`. Changed in place. When not set, a name is generated from the resource's name and a random suffix (for example `golden-1a2b3c4`), or taken from the project's autonaming configuration, and kept from then on: the name is how a create whose answer was lost finds the image it made.
+        /// The name of the image: 2 to 128 characters, starting with a letter or a Chinese character; may contain digits, colons (:), underscores (_) and hyphens (-), but no periods; must not start with `http://` or `https://`. Changed in place, except to a name that starts with a Chinese character: ModifyImageAttribute takes only names that start with a letter, so that change replaces the image. When not set, a name is generated from the resource's name and a suffix derived from its URN and desktop (for example `golden-1a2b3c4`), or taken from the project's autonaming configuration, and kept from then on: the name is how a create whose answer was lost finds the image it made.
         /// </summary>
         [Output("imageName")]
         public Output<string?> ImageName { get; private set; } = null!;
@@ -115,7 +115,7 @@ namespace AlicloudRs.Pulumi.Alicloud.Ecd
         public Input<string> DesktopId { get; set; } = null!;
 
         /// <summary>
-        /// The name of the image: 2 to 128 characters, starting with a letter or a Chinese character; may contain digits, colons (:), underscores (_), hyphens (-) and periods (.); must not start with `http://` or `https://`. Changed in place. When not set, a name is generated from the resource's name and a random suffix (for example `golden-1a2b3c4`), or taken from the project's autonaming configuration, and kept from then on: the name is how a create whose answer was lost finds the image it made.
+        /// The name of the image: 2 to 128 characters, starting with a letter or a Chinese character; may contain digits, colons (:), underscores (_) and hyphens (-), but no periods; must not start with `http://` or `https://`. Changed in place, except to a name that starts with a Chinese character: ModifyImageAttribute takes only names that start with a letter, so that change replaces the image. When not set, a name is generated from the resource's name and a suffix derived from its URN and desktop (for example `golden-1a2b3c4`), or taken from the project's autonaming configuration, and kept from then on: the name is how a create whose answer was lost finds the image it made.
         /// </summary>
         [Input("imageName")]
         public Input<string>? ImageName { get; set; }

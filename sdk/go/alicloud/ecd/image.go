@@ -32,7 +32,7 @@ type Image struct {
 	Description pulumi.StringPtrOutput `pulumi:"description"`
 	// The ID of the cloud desktop to make the image from, e.g. `ecd-7w78ozhjcwa3u****`. Changing it to another desktop forces a new image. Not reported by the Alibaba API, so it is empty after import until a program sets it.
 	DesktopId pulumi.StringPtrOutput `pulumi:"desktopId"`
-	// The name of the image: 2 to 128 characters, starting with a letter or a Chinese character; may contain digits, colons (:), underscores (_), hyphens (-) and periods (.); must not start with `http://` or `https://`. Changed in place. When not set, a name is generated from the resource's name and a random suffix (for example `golden-1a2b3c4`), or taken from the project's autonaming configuration, and kept from then on: the name is how a create whose answer was lost finds the image it made.
+	// The name of the image: 2 to 128 characters, starting with a letter or a Chinese character; may contain digits, colons (:), underscores (_) and hyphens (-), but no periods; must not start with `http://` or `https://`. Changed in place, except to a name that starts with a Chinese character: ModifyImageAttribute takes only names that start with a letter, so that change replaces the image. When not set, a name is generated from the resource's name and a suffix derived from its URN and desktop (for example `golden-1a2b3c4`), or taken from the project's autonaming configuration, and kept from then on: the name is how a create whose answer was lost finds the image it made.
 	ImageName pulumi.StringPtrOutput `pulumi:"imageName"`
 	// The status of the image: `Creating`, `Available` or `CreateFailed`.
 	Status pulumi.StringOutput `pulumi:"status"`
@@ -91,7 +91,7 @@ type imageArgs struct {
 	Description *string `pulumi:"description"`
 	// The ID of the cloud desktop to make the image from, e.g. `ecd-7w78ozhjcwa3u****`. Changing it to another desktop forces a new image. Not reported by the Alibaba API, so it is empty after import until a program sets it.
 	DesktopId string `pulumi:"desktopId"`
-	// The name of the image: 2 to 128 characters, starting with a letter or a Chinese character; may contain digits, colons (:), underscores (_), hyphens (-) and periods (.); must not start with `http://` or `https://`. Changed in place. When not set, a name is generated from the resource's name and a random suffix (for example `golden-1a2b3c4`), or taken from the project's autonaming configuration, and kept from then on: the name is how a create whose answer was lost finds the image it made.
+	// The name of the image: 2 to 128 characters, starting with a letter or a Chinese character; may contain digits, colons (:), underscores (_) and hyphens (-), but no periods; must not start with `http://` or `https://`. Changed in place, except to a name that starts with a Chinese character: ModifyImageAttribute takes only names that start with a letter, so that change replaces the image. When not set, a name is generated from the resource's name and a suffix derived from its URN and desktop (for example `golden-1a2b3c4`), or taken from the project's autonaming configuration, and kept from then on: the name is how a create whose answer was lost finds the image it made.
 	ImageName *string `pulumi:"imageName"`
 }
 
@@ -101,7 +101,7 @@ type ImageArgs struct {
 	Description pulumi.StringPtrInput
 	// The ID of the cloud desktop to make the image from, e.g. `ecd-7w78ozhjcwa3u****`. Changing it to another desktop forces a new image. Not reported by the Alibaba API, so it is empty after import until a program sets it.
 	DesktopId pulumi.StringInput
-	// The name of the image: 2 to 128 characters, starting with a letter or a Chinese character; may contain digits, colons (:), underscores (_), hyphens (-) and periods (.); must not start with `http://` or `https://`. Changed in place. When not set, a name is generated from the resource's name and a random suffix (for example `golden-1a2b3c4`), or taken from the project's autonaming configuration, and kept from then on: the name is how a create whose answer was lost finds the image it made.
+	// The name of the image: 2 to 128 characters, starting with a letter or a Chinese character; may contain digits, colons (:), underscores (_) and hyphens (-), but no periods; must not start with `http://` or `https://`. Changed in place, except to a name that starts with a Chinese character: ModifyImageAttribute takes only names that start with a letter, so that change replaces the image. When not set, a name is generated from the resource's name and a suffix derived from its URN and desktop (for example `golden-1a2b3c4`), or taken from the project's autonaming configuration, and kept from then on: the name is how a create whose answer was lost finds the image it made.
 	ImageName pulumi.StringPtrInput
 }
 
@@ -202,7 +202,7 @@ func (o ImageOutput) DesktopId() pulumi.StringPtrOutput {
 	return o.ApplyT(func(v *Image) pulumi.StringPtrOutput { return v.DesktopId }).(pulumi.StringPtrOutput)
 }
 
-// The name of the image: 2 to 128 characters, starting with a letter or a Chinese character; may contain digits, colons (:), underscores (_), hyphens (-) and periods (.); must not start with `http://` or `https://`. Changed in place. When not set, a name is generated from the resource's name and a random suffix (for example `golden-1a2b3c4`), or taken from the project's autonaming configuration, and kept from then on: the name is how a create whose answer was lost finds the image it made.
+// The name of the image: 2 to 128 characters, starting with a letter or a Chinese character; may contain digits, colons (:), underscores (_) and hyphens (-), but no periods; must not start with `http://` or `https://`. Changed in place, except to a name that starts with a Chinese character: ModifyImageAttribute takes only names that start with a letter, so that change replaces the image. When not set, a name is generated from the resource's name and a suffix derived from its URN and desktop (for example `golden-1a2b3c4`), or taken from the project's autonaming configuration, and kept from then on: the name is how a create whose answer was lost finds the image it made.
 func (o ImageOutput) ImageName() pulumi.StringPtrOutput {
 	return o.ApplyT(func(v *Image) pulumi.StringPtrOutput { return v.ImageName }).(pulumi.StringPtrOutput)
 }

@@ -27,7 +27,7 @@ class ImageArgs:
         The set of arguments for constructing a Image resource.
         :param pulumi.Input[builtins.str] desktop_id: The ID of the cloud desktop to make the image from, e.g. `ecd-7w78ozhjcwa3u****`. Changing it to another desktop forces a new image. Not reported by the Alibaba API, so it is empty after import until a program sets it.
         :param pulumi.Input[builtins.str] description: The description of the image: 2 to 256 characters; must not start with `http://` or `https://`. Changed in place.
-        :param pulumi.Input[builtins.str] image_name: The name of the image: 2 to 128 characters, starting with a letter or a Chinese character; may contain digits, colons (:), underscores (_), hyphens (-) and periods (.); must not start with `http://` or `https://`. Changed in place. When not set, a name is generated from the resource's name and a random suffix (for example `golden-1a2b3c4`), or taken from the project's autonaming configuration, and kept from then on: the name is how a create whose answer was lost finds the image it made.
+        :param pulumi.Input[builtins.str] image_name: The name of the image: 2 to 128 characters, starting with a letter or a Chinese character; may contain digits, colons (:), underscores (_) and hyphens (-), but no periods; must not start with `http://` or `https://`. Changed in place, except to a name that starts with a Chinese character: ModifyImageAttribute takes only names that start with a letter, so that change replaces the image. When not set, a name is generated from the resource's name and a suffix derived from its URN and desktop (for example `golden-1a2b3c4`), or taken from the project's autonaming configuration, and kept from then on: the name is how a create whose answer was lost finds the image it made.
         """
         pulumi.set(__self__, "desktop_id", desktop_id)
         if description is not None:
@@ -63,7 +63,7 @@ class ImageArgs:
     @pulumi.getter(name="imageName")
     def image_name(self) -> Optional[pulumi.Input[builtins.str]]:
         """
-        The name of the image: 2 to 128 characters, starting with a letter or a Chinese character; may contain digits, colons (:), underscores (_), hyphens (-) and periods (.); must not start with `http://` or `https://`. Changed in place. When not set, a name is generated from the resource's name and a random suffix (for example `golden-1a2b3c4`), or taken from the project's autonaming configuration, and kept from then on: the name is how a create whose answer was lost finds the image it made.
+        The name of the image: 2 to 128 characters, starting with a letter or a Chinese character; may contain digits, colons (:), underscores (_) and hyphens (-), but no periods; must not start with `http://` or `https://`. Changed in place, except to a name that starts with a Chinese character: ModifyImageAttribute takes only names that start with a letter, so that change replaces the image. When not set, a name is generated from the resource's name and a suffix derived from its URN and desktop (for example `golden-1a2b3c4`), or taken from the project's autonaming configuration, and kept from then on: the name is how a create whose answer was lost finds the image it made.
         """
         return pulumi.get(self, "image_name")
 
@@ -101,7 +101,7 @@ class Image(pulumi.CustomResource):
         :param pulumi.ResourceOptions opts: Options for the resource.
         :param pulumi.Input[builtins.str] description: The description of the image: 2 to 256 characters; must not start with `http://` or `https://`. Changed in place.
         :param pulumi.Input[builtins.str] desktop_id: The ID of the cloud desktop to make the image from, e.g. `ecd-7w78ozhjcwa3u****`. Changing it to another desktop forces a new image. Not reported by the Alibaba API, so it is empty after import until a program sets it.
-        :param pulumi.Input[builtins.str] image_name: The name of the image: 2 to 128 characters, starting with a letter or a Chinese character; may contain digits, colons (:), underscores (_), hyphens (-) and periods (.); must not start with `http://` or `https://`. Changed in place. When not set, a name is generated from the resource's name and a random suffix (for example `golden-1a2b3c4`), or taken from the project's autonaming configuration, and kept from then on: the name is how a create whose answer was lost finds the image it made.
+        :param pulumi.Input[builtins.str] image_name: The name of the image: 2 to 128 characters, starting with a letter or a Chinese character; may contain digits, colons (:), underscores (_) and hyphens (-), but no periods; must not start with `http://` or `https://`. Changed in place, except to a name that starts with a Chinese character: ModifyImageAttribute takes only names that start with a letter, so that change replaces the image. When not set, a name is generated from the resource's name and a suffix derived from its URN and desktop (for example `golden-1a2b3c4`), or taken from the project's autonaming configuration, and kept from then on: the name is how a create whose answer was lost finds the image it made.
         """
         ...
     @overload
@@ -207,7 +207,7 @@ class Image(pulumi.CustomResource):
     @pulumi.getter(name="imageName")
     def image_name(self) -> pulumi.Output[Optional[builtins.str]]:
         """
-        The name of the image: 2 to 128 characters, starting with a letter or a Chinese character; may contain digits, colons (:), underscores (_), hyphens (-) and periods (.); must not start with `http://` or `https://`. Changed in place. When not set, a name is generated from the resource's name and a random suffix (for example `golden-1a2b3c4`), or taken from the project's autonaming configuration, and kept from then on: the name is how a create whose answer was lost finds the image it made.
+        The name of the image: 2 to 128 characters, starting with a letter or a Chinese character; may contain digits, colons (:), underscores (_) and hyphens (-), but no periods; must not start with `http://` or `https://`. Changed in place, except to a name that starts with a Chinese character: ModifyImageAttribute takes only names that start with a letter, so that change replaces the image. When not set, a name is generated from the resource's name and a suffix derived from its URN and desktop (for example `golden-1a2b3c4`), or taken from the project's autonaming configuration, and kept from then on: the name is how a create whose answer was lost finds the image it made.
         """
         return pulumi.get(self, "image_name")
 
