@@ -81,9 +81,26 @@ pub enum Idempotency {
 pub struct CallContext {
     /// No attempt or backoff goes past this.
     pub deadline: Instant,
-    /// Cancels waits and retries at once.
+    /// Cancels waits and retries at once. A request already on the wire is given [`IN_FLIGHT_GRACE`] to
+    /// answer, so that a change the service made is not reported as not made.
     pub cancel: CancellationToken,
 }
+
+impl CallContext {
+    /// A context of its own, ending `within` from now and cancelled by nothing: for finding out what an
+    /// interrupted or ambiguous change did, after the operation itself was cancelled or ran out of time.
+    pub fn detached(within: Duration) -> CallContext {
+        CallContext {
+            deadline: Instant::now() + within,
+            cancel: CancellationToken::new(),
+        }
+    }
+}
+
+/// How long a request already on the wire may still answer after its operation is cancelled. The service
+/// finishes a request that arrived whatever the caller does; waiting a little for its answer tells what it
+/// did, and beyond this the call reports [`Error::Interrupted`] (the outcome is unknown).
+pub const IN_FLIGHT_GRACE: Duration = Duration::from_secs(5);
 
 /// How a call authenticates.
 #[derive(Clone, Copy)]
@@ -248,35 +265,64 @@ impl Transport {
         let mut attempt = 0u32;
         let mut connect_failures = 0u32;
         let mut renewed = false;
+        // The last failed attempt that may have been applied: once one may have been, a later cancel or
+        // deadline must not be reported as a call that changed nothing.
+        let mut maybe_applied: Option<Error> = None;
+        let stopped = |err: Error, maybe_applied: &Option<Error>| match (err, maybe_applied) {
+            (Error::Cancelled, Some(applied)) => applied.clone(),
+            (Error::DeadlineExceeded { last: None }, Some(applied)) => Error::DeadlineExceeded {
+                last: Some(Box::new(applied.clone())),
+            },
+            (err, _) => err,
+        };
         loop {
             attempt += 1;
             let fetched;
             let credentials = match auth {
                 Auth::Provider(provider) => {
-                    fetched = self.credentials(provider, ctx).await?;
+                    fetched = self
+                        .credentials(provider, ctx)
+                        .await
+                        .map_err(|e| stopped(e, &maybe_applied))?;
                     Some(&fetched)
                 }
                 Auth::Signed(credentials) => Some(credentials),
                 Auth::Anonymous => None,
             };
-            let slot = gate.enter(ctx).await?;
+            let slot = gate
+                .enter(ctx)
+                .await
+                .map_err(|e| stopped(e, &maybe_applied))?;
             let left = ctx.deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
-                return Err(Error::DeadlineExceeded { last: None });
+                return Err(stopped(
+                    Error::DeadlineExceeded { last: None },
+                    &maybe_applied,
+                ));
             }
             let sent = tokio::time::timeout(
                 left.min(self.timeouts.attempt),
                 self.send(endpoint, service, action, params, credentials),
             );
+            tokio::pin!(sent);
+            let no_answer = || Error::Transport {
+                action: action.to_string(),
+                endpoint: endpoint.to_string(),
+                message: "no answer in time".into(),
+                never_sent: false,
+            };
             let result = tokio::select! {
                 biased;
-                _ = ctx.cancel.cancelled() => return Err(Error::Cancelled),
-                r = sent => r.unwrap_or_else(|_| Err(Error::Transport {
-                    action: action.to_string(),
-                    endpoint: endpoint.to_string(),
-                    message: "no answer in time".into(),
-                    never_sent: false,
-                })),
+                r = &mut sent => r.unwrap_or_else(|_| Err(no_answer())),
+                // The request may be on the wire, and the service finishes what arrived: its answer, if it
+                // comes soon, says what happened; else the outcome is unknown, never "not done".
+                _ = ctx.cancel.cancelled() => match tokio::time::timeout(IN_FLIGHT_GRACE, &mut sent).await {
+                    Ok(r) => r.unwrap_or_else(|_| Err(no_answer())),
+                    Err(_) => Err(Error::Interrupted {
+                        action: action.to_string(),
+                        endpoint: endpoint.to_string(),
+                    }),
+                },
             };
             drop(slot);
             let err = match result {
@@ -295,11 +341,17 @@ impl Transport {
                 provider.expired(used);
                 continue;
             }
+            if err.may_have_taken_effect() {
+                maybe_applied = Some(err.clone());
+            }
             let retry = err.is_retryable()
                 && (idempotency == Idempotency::Safe || !err.may_have_taken_effect());
             if !retry {
                 tracing::debug!(action, attempt, error = %err, "call failed");
                 return Err(err);
+            }
+            if ctx.cancel.is_cancelled() {
+                return Err(maybe_applied.unwrap_or(Error::Cancelled));
             }
             let backoff = if err.is_connect_failure() {
                 connect_failures += 1;
@@ -341,7 +393,7 @@ impl Transport {
             tracing::info!(action, attempt, error = %err, delay_ms = delay.as_millis() as u64, "retrying");
             tokio::select! {
                 biased;
-                _ = ctx.cancel.cancelled() => return Err(Error::Cancelled),
+                _ = ctx.cancel.cancelled() => return Err(maybe_applied.unwrap_or(Error::Cancelled)),
                 _ = tokio::time::sleep(delay) => {}
             }
         }
@@ -797,6 +849,92 @@ mod tests {
                 "{:?}",
                 started.elapsed()
             );
+        }
+
+        /// Cancels `ctx` once `server` has received its first request.
+        fn cancel_when_sent(server: &Server, ctx: &CallContext) -> tokio::task::JoinHandle<()> {
+            let (cancel, requests) = (ctx.cancel.clone(), server.requests.clone());
+            tokio::spawn(async move {
+                while requests.lock().map(|r| r.is_empty()).unwrap_or(true) {
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                }
+                cancel.cancel();
+            })
+        }
+
+        #[tokio::test]
+        async fn a_cancel_with_the_request_on_the_wire_waits_for_its_answer() {
+            let server = Server::start(|_| {
+                Reply::json(200, r#"{"RequestId":"R","ImageId":"m-made"}"#)
+                    .after(Duration::from_millis(800))
+            })
+            .await;
+            let client = Client::new(
+                resolve_client_config(&plain_inputs(&server), &MapEnvironment::default()).unwrap(),
+            )
+            .unwrap();
+            let ctx = ctx(60);
+            let canceller = cancel_when_sent(&server, &ctx);
+            let body = client
+                .call(Service::Ecs, "CreateImage", &[], Idempotency::Unsafe, &ctx)
+                .await
+                .expect("the answer that came after the cancel is the outcome");
+            canceller.await.unwrap();
+            assert!(ctx.cancel.is_cancelled());
+            assert_eq!(body["ImageId"], "m-made");
+        }
+
+        #[tokio::test]
+        async fn a_cancel_with_no_answer_in_the_grace_is_an_unknown_outcome_not_a_no_op() {
+            let server = Server::start(|_| {
+                Reply::json(200, r#"{"RequestId":"R"}"#).after(IN_FLIGHT_GRACE * 3)
+            })
+            .await;
+            let client = Client::new(
+                resolve_client_config(&plain_inputs(&server), &MapEnvironment::default()).unwrap(),
+            )
+            .unwrap();
+            let ctx = ctx(120);
+            let canceller = cancel_when_sent(&server, &ctx);
+            let err = client
+                .call(Service::Ecs, "CreateImage", &[], Idempotency::Unsafe, &ctx)
+                .await
+                .unwrap_err();
+            canceller.await.unwrap();
+            assert!(matches!(err, Error::Interrupted { .. }), "{err}");
+            assert!(err.may_have_taken_effect(), "{err}");
+            assert_eq!(server.count(), 1, "a cancelled call is not repeated");
+        }
+
+        #[tokio::test]
+        async fn a_cancel_during_backoff_after_an_ambiguous_failure_reports_that_failure() {
+            let server = Server::start(|_| {
+                Reply::json(
+                    503,
+                    r#"{"Code":"ServiceUnavailable","Message":"busy","RequestId":"R"}"#,
+                )
+            })
+            .await;
+            let client = Client::new(
+                resolve_client_config(&plain_inputs(&server), &MapEnvironment::default()).unwrap(),
+            )
+            .unwrap();
+            let ctx = ctx(120);
+            let canceller = cancel_when_sent(&server, &ctx);
+            // Safe, so the 503 would be retried after a backoff; the cancel ends the wait.
+            let err = client
+                .call(
+                    Service::Ecs,
+                    "ModifyImageSharePermission",
+                    &[],
+                    Idempotency::Safe,
+                    &ctx,
+                )
+                .await
+                .unwrap_err();
+            canceller.await.unwrap();
+            assert_eq!(err.code(), Some("ServiceUnavailable"), "{err}");
+            assert!(err.may_have_taken_effect(), "{err}");
         }
 
         #[tokio::test]

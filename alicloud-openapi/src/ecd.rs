@@ -1,5 +1,6 @@
 //! Elastic Cloud Desktop images: CreateImage, DescribeImages, ModifyImageAttribute, DeleteImages.
 
+use chrono::{DateTime, NaiveDateTime, Utc};
 use serde_json::Value;
 
 use super::client::flatten;
@@ -19,6 +20,9 @@ pub struct EcdImage {
     pub status: String,
     /// `Progress`, e.g. `100%`.
     pub progress: Option<String>,
+    /// `CreationTime`, when reported in a form this client reads (`2006-01-02T15:04:05Z` or without
+    /// seconds, `2006-01-02T15:04Z`, both UTC).
+    pub creation_time: Option<DateTime<Utc>>,
 }
 
 impl EcdImage {
@@ -30,8 +34,21 @@ impl EcdImage {
             description: text("Description"),
             status: text("Status")?,
             progress: text("Progress"),
+            creation_time: v["CreationTime"].as_str().and_then(parse_time),
         })
     }
+}
+
+/// Alibaba's time formats, seconds optional.
+fn parse_time(text: &str) -> Option<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(text)
+        .map(|t| t.with_timezone(&Utc))
+        .ok()
+        .or_else(|| {
+            NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%MZ")
+                .ok()
+                .map(|t| t.and_utc())
+        })
 }
 
 /// Which images [`Client::list_ecd_images`] asks DescribeImages for; unset fields do not filter.
@@ -194,5 +211,24 @@ impl Client {
         )
         .await?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn creation_times_are_read_with_or_without_seconds() {
+        let at = |t: &str| parse_time(t).map(|t| t.to_rfc3339());
+        assert_eq!(
+            at("2024-05-06T07:08:09Z").as_deref(),
+            Some("2024-05-06T07:08:09+00:00")
+        );
+        assert_eq!(
+            at("2024-05-06T07:08Z").as_deref(),
+            Some("2024-05-06T07:08:00+00:00")
+        );
+        assert_eq!(at("yesterday"), None);
     }
 }

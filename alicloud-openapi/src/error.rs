@@ -64,9 +64,21 @@ pub enum Error {
     /// A step before a change failed, so the change was not sent (say, the read before an add).
     #[error("{0}")]
     BeforeChange(Box<Error>),
-    /// The operation was cancelled.
+    /// The operation was cancelled before anything it sent could have taken effect.
     #[error("the operation was cancelled")]
     Cancelled,
+    /// The operation was cancelled while a request was on the wire, and no answer came within a short grace:
+    /// the service may have applied it (a real service finishes a request that arrived, whoever hangs up).
+    #[error(
+        "cancelled while {action} was on its way to {endpoint}; no answer came in time, so whether it took \
+         effect is unknown"
+    )]
+    Interrupted {
+        /// The action that was in flight.
+        action: String,
+        /// Where it was sent.
+        endpoint: String,
+    },
     /// No usable credentials.
     #[error("{0}")]
     Credentials(String),
@@ -144,6 +156,7 @@ impl Error {
         match self {
             Error::Api(e) => !is_throttling(&e.code) && e.http_status >= 500,
             Error::Transport { never_sent, .. } => !never_sent,
+            Error::Interrupted { .. } => true,
             Error::DeadlineExceeded { last: Some(last) } | Error::GaveUp { last, .. } => {
                 last.may_have_taken_effect()
             }
@@ -208,6 +221,15 @@ mod tests {
                 false,
             ),
             (Error::Cancelled, false, false, false),
+            (
+                Error::Interrupted {
+                    action: "A".into(),
+                    endpoint: "http://127.0.0.1:9".into(),
+                },
+                false,
+                true,
+                false,
+            ),
         ];
         for (err, retry, effect, not_found) in cases {
             assert_eq!(err.is_retryable(), retry, "{err}");

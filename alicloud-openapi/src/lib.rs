@@ -46,7 +46,7 @@ mod settings;
 pub mod sign;
 pub mod sts;
 
-pub use client::{CallContext, Client, Idempotency, Service};
+pub use client::{CallContext, Client, IN_FLIGHT_GRACE, Idempotency, Service};
 pub use credentials::{Clock, Credentials, ProvideCredentials};
 pub use ecd::{EcdImage, EcdImageFilter};
 pub use ecs::{IMAGE_NOT_FOUND, ShareAdded};

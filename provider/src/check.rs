@@ -52,16 +52,28 @@ pub fn check_schema(
             ));
         }
     }
-    for name in &spec.required_inputs {
+    // An unobservable input is optional in the schema, so that the program `pulumi import` writes for a
+    // resource without it is valid as is; it is still needed to create one.
+    let required = spec
+        .required_inputs
+        .iter()
+        .map(String::as_str)
+        .chain(unobservable.iter().copied());
+    for name in required {
         let missing = news.get(name).is_none_or(is_null);
-        let exempt = unobservable.contains(&name.as_str())
-            && !olds.is_empty()
-            && olds.get(name).is_none_or(is_null);
+        let exempt =
+            unobservable.contains(&name) && !olds.is_empty() && olds.get(name).is_none_or(is_null);
         if missing && !exempt {
-            failures.push(Failure::new(
-                name,
-                format!("missing required property '{name}'"),
-            ));
+            let reason = if unobservable.contains(&name) {
+                format!(
+                    "missing required property '{name}': {} needs it to be created (only a resource that \
+                     already exists without it, such as an imported one, may leave it out)",
+                    spec.token
+                )
+            } else {
+                format!("missing required property '{name}'")
+            };
+            failures.push(Failure::new(name, reason));
         }
     }
     for (name, kind) in &spec.input_types {

@@ -259,7 +259,7 @@ mod tests {
         assert_eq!(share.replace_on_changes, vec!["accountId", "imageId"]);
         let image = schema.resource("alicloud:ecd:Image").unwrap();
         assert_eq!(image.replace_on_changes, vec!["desktopId"]);
-        assert_eq!(image.required_inputs, vec!["desktopId"]);
+        assert!(image.required_inputs.is_empty());
         assert!(image.outputs.contains(&"status".to_string()));
         assert!(!image.inputs.contains(&"status".to_string()));
     }

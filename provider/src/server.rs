@@ -25,7 +25,7 @@ use crate::proto::pulumirpc::{
     PluginAttach, PluginInfo, ProviderHandshakeRequest, ProviderHandshakeResponse, ReadRequest,
     ReadResponse, UpdateRequest, UpdateResponse, resource_provider_server::ResourceProvider,
 };
-use crate::resources::{self, Ctx, Resource, ResourceError, Unhealthy};
+use crate::resources::{self, Ctx, Lookup, Resource, ResourceError, Unhealthy};
 use crate::schema::{SCHEMA_JSON, Schema};
 use crate::values::{self, Props};
 
@@ -461,16 +461,25 @@ impl ResourceProvider for Provider {
             let resource = self.resource(&req.urn)?;
             let state = values::from_struct(req.properties.as_ref());
             let old_inputs = values::from_struct(req.inputs.as_ref());
-            let operation = self.operation(&req.urn, resource.timeouts().create)?;
+            let operation = self.operation(&req.urn, resource.timeouts().read)?;
             let ctx = operation.ctx();
-            let found = resource
+            let lookup = resource
                 .read(&ctx, &req.id, &state)
                 .await
                 .map_err(|e| status(e, &state))?;
-            // Gone: an empty id tells the engine to drop it from the state. Only a read that succeeded and
-            // found nothing says so; every error above fails the refresh and leaves the state as it was.
-            let Some(mut found) = found else {
-                return Ok(Response::new(ReadResponse::default()));
+            let mut found = match lookup {
+                Lookup::Found(found) => found,
+                // With no prior state (`pulumi import`, `.get`) there is nothing to drop: say what is missing
+                // and where, rather than let the engine report a resource without a name.
+                Lookup::Missing(why) if state.is_empty() && old_inputs.is_empty() => {
+                    return Err(Status::not_found(why));
+                }
+                // Gone: an empty id tells the engine to drop it from the state. Only a read that succeeded and
+                // found nothing says so; every error above fails the refresh and leaves the state as it was.
+                Lookup::Missing(why) => {
+                    tracing::info!(id = %req.id, "{why}");
+                    return Ok(Response::new(ReadResponse::default()));
+                }
             };
             let mut secret = values::secret_keys(&state);
             secret.extend(values::secret_keys(&old_inputs));

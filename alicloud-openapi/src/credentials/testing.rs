@@ -159,7 +159,7 @@ type Handler = dyn Fn(&Recorded) -> Reply + Send + Sync;
 /// A loopback HTTP/1.1 server: one request per connection, answered by a function.
 pub(crate) struct Server {
     pub url: String,
-    requests: Arc<Mutex<Vec<Recorded>>>,
+    pub(crate) requests: Arc<Mutex<Vec<Recorded>>>,
     task: tokio::task::JoinHandle<()>,
 }
 

@@ -7,9 +7,10 @@ use serde_json::Value;
 use tokio::time::Instant;
 
 use super::{
-    Created, Ctx, Observed, Resource, ResourceError, Timeouts, Unhealthy, logical_name, pick,
+    Created, Ctx, Lookup, Observed, Resource, ResourceError, SETTLE_READ, Timeouts, Unhealthy,
+    logical_name, pick,
 };
-use crate::alicloud::{self, EcdImage as ApiImage};
+use crate::alicloud::{self, CallContext, EcdImage as ApiImage};
 use crate::autoname::{self, AutoName};
 use crate::check::{self, Failure};
 use crate::diff;
@@ -28,6 +29,11 @@ const CREATE_FAILED: &str = "CreateFailed";
 /// Polling starts fast (tests and small images finish in seconds) and backs off to this.
 const POLL_START: Duration = Duration::from_millis(500);
 const POLL_MAX: Duration = Duration::from_secs(10);
+
+/// How far the service's clock may be behind ours for an image to count as made by a CreateImage sent at a
+/// given time (`CreationTime` has whole seconds; Alibaba refuses requests whose timestamp is 15 minutes off,
+/// so larger differences are possible: see README, "What the provider promises about state").
+const CLOCK_TOLERANCE: chrono::TimeDelta = chrono::TimeDelta::seconds(60);
 
 /// Error codes with which DeleteImages refuses an image that is still being made: wait and try again.
 const DELETE_LATER_CODES: &[&str] = &[
@@ -124,16 +130,32 @@ impl EcdImage {
                     sleep_until_next(ctx, delay).await?;
                     delay = (delay * 3 / 2).min(POLL_MAX);
                 }
-                // DeleteImages documents no "not found" code: only DescribeImages can say the image is gone.
+                // DeleteImages documents no "not found" code: only DescribeImages can say the image is gone
+                // (asked with a context of its own: the operation may have been cancelled or timed out).
                 Err(err) => {
-                    return match ctx.client.describe_ecd_image(&ctx.call, image_id).await {
+                    return match ctx
+                        .client
+                        .describe_ecd_image(&CallContext::detached(SETTLE_READ), image_id)
+                        .await
+                    {
                         Ok(None) => Ok(()),
                         _ => Err(err),
                     };
                 }
             }
         }
-        Self::wait_gone(ctx, image_id).await
+        match Self::wait_gone(ctx, image_id).await {
+            // DeleteImages was accepted: the image is on its way out and nothing can stop that, so the
+            // resource is deleted even if the wait for the last listing to go was cut short.
+            Err(alicloud::Error::Cancelled) => {
+                tracing::info!(
+                    image_id,
+                    "cancelled after DeleteImages was accepted; the image is being deleted"
+                );
+                Ok(())
+            }
+            other => other,
+        }
     }
 
     /// The image to wait for: one that an earlier, interrupted attempt of this very resource made, else a new
@@ -197,6 +219,7 @@ impl EcdImage {
         name: Option<&str>,
         description: Option<&str>,
     ) -> Result<String, ResourceError> {
+        let sent_at = chrono::Utc::now();
         let err = match ctx
             .client
             .create_ecd_image(&ctx.call, desktop_id, name, description)
@@ -213,7 +236,16 @@ impl EcdImage {
                  {desktop_id} and import it, or delete it"
             )));
         };
-        let made = ctx.client.find_ecd_images_by_name(&ctx.call, name).await?;
+        // Made by this call: the name (no image had it just before) and a creation time not before the call
+        // was sent. Asked with a context of its own: the operation may have been cancelled or timed out.
+        let mut made = ctx
+            .client
+            .find_ecd_images_by_name(&CallContext::detached(SETTLE_READ), name)
+            .await?;
+        made.retain(|i| {
+            i.creation_time
+                .is_some_and(|t| t >= sent_at - CLOCK_TOLERANCE)
+        });
         match made.as_slice() {
             [] => Err(err.into()),
             [image] => {
@@ -263,10 +295,22 @@ impl EcdImage {
                 "image {image_id} was still not {AVAILABLE} when the timeout ran out; it is kept in the stack, \
                  and the next `pulumi up` goes on waiting for it (raise customTimeouts to wait longer)"
             ))),
-            Err(alicloud::Error::Cancelled) => Err(partial(format!(
-                "cancelled while waiting for image {image_id}; it is kept in the stack, and the next \
-                 `pulumi up` goes on waiting for it"
-            ))),
+            Err(alicloud::Error::Cancelled) => {
+                // One last look, which the cancel does not stop: an image that is ready is done.
+                match ctx
+                    .client
+                    .describe_ecd_image(&CallContext::detached(SETTLE_READ), image_id)
+                    .await
+                {
+                    Ok(Some(image)) if image.status == AVAILABLE => {
+                        Ok(Self::outputs(&image, desktop_id))
+                    }
+                    _ => Err(partial(format!(
+                        "cancelled while waiting for image {image_id}; it is kept in the stack, and the next \
+                         `pulumi up` goes on waiting for it"
+                    ))),
+                }
+            }
             Err(err) => Err(partial(format!(
                 "image {image_id} exists but could not be checked: {err}"
             ))),
@@ -350,6 +394,7 @@ impl Resource for EcdImage {
     fn timeouts(&self) -> Timeouts {
         Timeouts {
             create: Duration::from_secs(15 * 60),
+            read: Duration::from_secs(5 * 60),
             update: Duration::from_secs(15 * 60),
             delete: Duration::from_secs(5 * 60),
         }
@@ -413,14 +458,12 @@ impl Resource for EcdImage {
         }
     }
 
-    async fn read(
-        &self,
-        ctx: &Ctx<'_>,
-        id: &str,
-        state: &Props,
-    ) -> Result<Option<Observed>, ResourceError> {
+    async fn read(&self, ctx: &Ctx<'_>, id: &str, state: &Props) -> Result<Lookup, ResourceError> {
         let Some(image) = ctx.client.describe_ecd_image(&ctx.call, id).await? else {
-            return Ok(None);
+            return Ok(Lookup::Missing(format!(
+                "there is no ECD image {id} in region {}",
+                ctx.client.region()
+            )));
         };
         let outputs = Self::outputs(&image, values::get_str(state, DESKTOP_ID));
         // On refresh, an image that is not ready keeps (or gets) the engine's init errors, so that the next
@@ -435,7 +478,7 @@ impl Resource for EcdImage {
             ))),
             _ => None,
         };
-        Ok(Some(Observed {
+        Ok(Lookup::Found(Observed {
             id: id.to_string(),
             inputs: pick(&outputs, &self.spec.inputs),
             outputs,
@@ -454,9 +497,30 @@ impl Resource for EcdImage {
         let name = values::get_str(news, IMAGE_NAME).filter(|_| changed(IMAGE_NAME));
         let description = values::get_str(news, DESCRIPTION).filter(|_| changed(DESCRIPTION));
         if name.is_some() || description.is_some() {
-            ctx.client
+            match ctx
+                .client
                 .modify_ecd_image(&ctx.call, id, name, description)
-                .await?;
+                .await
+            {
+                Ok(()) => {}
+                // The answer was lost or the operation cancelled with the request on the wire: the image
+                // says whether the change was made.
+                Err(err) if err.may_have_taken_effect() => {
+                    let now = ctx
+                        .client
+                        .describe_ecd_image(&CallContext::detached(SETTLE_READ), id)
+                        .await;
+                    let applied = now.ok().flatten().is_some_and(|image| {
+                        name.is_none_or(|n| image.name.as_deref() == Some(n))
+                            && description.is_none_or(|d| image.description.as_deref() == Some(d))
+                    });
+                    if !applied {
+                        return Err(err.into());
+                    }
+                    tracing::info!(image_id = id, error = %err, "the change was made although the call reported an error");
+                }
+                Err(err) => return Err(err.into()),
+            }
         }
         let desktop_id =
             values::get_str(news, DESKTOP_ID).or_else(|| values::get_str(olds, DESKTOP_ID));

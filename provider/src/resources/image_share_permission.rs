@@ -6,14 +6,19 @@ use std::time::Duration;
 use async_trait::async_trait;
 use serde_json::Value;
 
-use super::{Created, Ctx, Observed, Resource, ResourceError, Timeouts};
-use crate::alicloud::{self, ShareAdded};
+use super::{Created, Ctx, Lookup, Observed, Resource, ResourceError, SETTLE_READ, Timeouts};
+use crate::alicloud::{self, CallContext, ShareAdded};
 use crate::check::{self, Failure};
 use crate::schema::ResourceSpec;
 use crate::values::{self, Props};
 
 const IMAGE_ID: &str = "imageId";
 const ACCOUNT_ID: &str = "accountId";
+
+/// The most accounts one image can be shared with (ECS quota; ModifyImageSharePermission API reference).
+const SHARES_PER_IMAGE: usize = 50;
+/// The code with which ModifyImageSharePermission refuses an account past that quota (documented, 403).
+const QUOTA_EXCEEDED: &[&str] = &["QuotaExceed.ShareImageUser"];
 
 /// The image share resource.
 pub struct ImageSharePermission {
@@ -51,7 +56,8 @@ impl ImageSharePermission {
     }
 
     /// Like [`Self::is_shared`], from a walk that starts now: after a change whose outcome is unknown, an
-    /// answer gathered before it is no answer.
+    /// answer gathered before it is no answer. The walk has a short deadline of its own and is not stopped by
+    /// the operation's cancellation: it is how an interrupted change finds out what it did.
     async fn is_shared_now(
         ctx: &Ctx<'_>,
         image_id: &str,
@@ -59,9 +65,34 @@ impl ImageSharePermission {
     ) -> Result<Option<bool>, alicloud::Error> {
         let accounts = ctx
             .client
-            .list_image_share_accounts_now(&ctx.call, image_id)
+            .list_image_share_accounts_now(&CallContext::detached(SETTLE_READ), image_id)
             .await?;
         Ok(accounts.map(|a| a.iter().any(|a| a == account_id)))
+    }
+
+    /// The quota refusal in words that say where the image stands and how to make room.
+    async fn quota_exceeded(
+        ctx: &Ctx<'_>,
+        image_id: &str,
+        account_id: &str,
+        err: &alicloud::Error,
+    ) -> ResourceError {
+        let now = match ctx
+            .client
+            .list_image_share_accounts_now(&CallContext::detached(SETTLE_READ), image_id)
+            .await
+        {
+            Ok(Some(accounts)) => format!("is shared with {} accounts now", accounts.len()),
+            _ => "could not be counted just now".to_string(),
+        };
+        ResourceError::Failed(format!(
+            "cannot share image {image_id} with account {account_id} in region {}: the image {now}, and \
+             Alibaba allows at most {SHARES_PER_IMAGE} accounts per image ({err}). Remove a share of this image \
+             first. In one `pulumi up` the engine deletes removed resources only after the program's creates, \
+             so to swap one account for another, first remove the old share (`pulumi destroy --target <urn of \
+             the old share>`, or an `up` without it) and then add the new one",
+            ctx.client.region()
+        ))
     }
 }
 
@@ -90,6 +121,7 @@ impl Resource for ImageSharePermission {
     fn timeouts(&self) -> Timeouts {
         Timeouts {
             create: Duration::from_secs(5 * 60),
+            read: Duration::from_secs(5 * 60),
             update: Duration::from_secs(5 * 60),
             delete: Duration::from_secs(5 * 60),
         }
@@ -149,6 +181,9 @@ impl Resource for ImageSharePermission {
             {
                 tracing::info!(image_id, account_id, error = %err, "share exists although the call reported an error");
             }
+            Err(err) if err.has_code(QUOTA_EXCEEDED) => {
+                return Err(Self::quota_exceeded(ctx, image_id, account_id, &err).await);
+            }
             Err(err) => return Err(err.into()),
         }
         Ok(Created {
@@ -157,25 +192,28 @@ impl Resource for ImageSharePermission {
         })
     }
 
-    async fn read(
-        &self,
-        ctx: &Ctx<'_>,
-        id: &str,
-        _state: &Props,
-    ) -> Result<Option<Observed>, ResourceError> {
+    async fn read(&self, ctx: &Ctx<'_>, id: &str, _state: &Props) -> Result<Lookup, ResourceError> {
         let (image_id, account_id) = parse_id(id)?;
-        match Self::is_shared(ctx, image_id, account_id).await? {
+        let region = ctx.client.region();
+        Ok(match Self::is_shared(ctx, image_id, account_id).await? {
             Some(true) => {
                 let props = Self::props(image_id, account_id);
-                Ok(Some(Observed {
+                Lookup::Found(Observed {
                     id: id.to_string(),
                     outputs: props.clone(),
                     inputs: props,
                     unhealthy: None,
-                }))
+                })
             }
-            _ => Ok(None),
-        }
+            Some(false) => Lookup::Missing(format!(
+                "the share {id} does not exist: image {image_id} is not shared with account {account_id} \
+                 in region {region}"
+            )),
+            None => Lookup::Missing(format!(
+                "the share {id} does not exist: there is no image {image_id} in region {region} (an image \
+                 of another region needs a provider configured for that region)"
+            )),
+        })
     }
 
     async fn update(

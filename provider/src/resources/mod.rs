@@ -57,6 +57,16 @@ pub struct Observed {
     pub unhealthy: Option<Unhealthy>,
 }
 
+/// What Read found.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Lookup {
+    /// The resource exists.
+    Found(Observed),
+    /// It does not exist; why, in words that name what was looked for and where (shown by `pulumi import`
+    /// and `.get`, which have no state to drop).
+    Missing(String),
+}
+
 /// A resource that exists but is not usable.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Unhealthy {
@@ -71,6 +81,8 @@ pub enum Unhealthy {
 pub struct Timeouts {
     /// Create.
     pub create: Duration,
+    /// Read (refresh, import, `.get`), which has no `customTimeouts`.
+    pub read: Duration,
     /// Update.
     pub update: Duration,
     /// Delete.
@@ -137,14 +149,8 @@ pub trait Resource: Send + Sync {
     /// Creates the resource from checked inputs.
     async fn create(&self, ctx: &Ctx<'_>, inputs: &Props) -> Result<Created, ResourceError>;
 
-    /// Reads the resource by id; `None` when it no longer exists. `state` is the last known state (empty on
-    /// import and `.get`).
-    async fn read(
-        &self,
-        ctx: &Ctx<'_>,
-        id: &str,
-        state: &Props,
-    ) -> Result<Option<Observed>, ResourceError>;
+    /// Reads the resource by id. `state` is the last known state (empty on import and `.get`).
+    async fn read(&self, ctx: &Ctx<'_>, id: &str, state: &Props) -> Result<Lookup, ResourceError>;
 
     /// Applies in-place changes; returns the new outputs.
     async fn update(
@@ -202,6 +208,10 @@ pub fn check_inputs(resource: &dyn Resource, olds: &Props, news: &Props) -> Vec<
     }
     failures
 }
+
+/// How long a read that finds out what an interrupted or ambiguous change did may take. It runs after the
+/// operation was cancelled or ran out of time, so the cancel does not stop it, and it is short.
+pub const SETTLE_READ: Duration = Duration::from_secs(30);
 
 /// Copies the named properties that are set in `from`.
 pub(crate) fn pick(from: &Props, names: &[String]) -> Props {
