@@ -63,7 +63,7 @@ export class Image extends pulumi.CustomResource {
      */
     public readonly description!: pulumi.Output<string | undefined>;
     /**
-     * The ID of the cloud desktop to make the image from, e.g. `ecd-7w78ozhjcwa3u****`. Changing it to another desktop forces a new image. Not reported by the Alibaba API, so it is empty after import until a program sets it.
+     * The ID of the cloud desktop to make the image from, e.g. `ecd-7w78ozhjcwa3u****`. Changing it to another desktop forces a new image. Required to create an image. Optional in the SDKs only because the Alibaba API does not report it: an imported image has none, and the program `pulumi import` writes for it leaves it out; setting it later to the image's source desktop changes nothing.
      */
     public readonly desktopId!: pulumi.Output<string | undefined>;
     /**
@@ -82,13 +82,10 @@ export class Image extends pulumi.CustomResource {
      * @param args The arguments to use to populate this resource's properties.
      * @param opts A bag of options that control this resource's behavior.
      */
-    constructor(name: string, args: ImageArgs, opts?: pulumi.CustomResourceOptions) {
+    constructor(name: string, args?: ImageArgs, opts?: pulumi.CustomResourceOptions) {
         let resourceInputs: pulumi.Inputs = {};
         opts = opts || {};
         if (!opts.id) {
-            if ((!args || args.desktopId === undefined) && !opts.urn) {
-                throw new Error("Missing required property 'desktopId'");
-            }
             resourceInputs["description"] = args ? args.description : undefined;
             resourceInputs["desktopId"] = args ? args.desktopId : undefined;
             resourceInputs["imageName"] = args ? args.imageName : undefined;
@@ -115,9 +112,9 @@ export interface ImageArgs {
      */
     description?: pulumi.Input<string>;
     /**
-     * The ID of the cloud desktop to make the image from, e.g. `ecd-7w78ozhjcwa3u****`. Changing it to another desktop forces a new image. Not reported by the Alibaba API, so it is empty after import until a program sets it.
+     * The ID of the cloud desktop to make the image from, e.g. `ecd-7w78ozhjcwa3u****`. Changing it to another desktop forces a new image. Required to create an image. Optional in the SDKs only because the Alibaba API does not report it: an imported image has none, and the program `pulumi import` writes for it leaves it out; setting it later to the image's source desktop changes nothing.
      */
-    desktopId: pulumi.Input<string>;
+    desktopId?: pulumi.Input<string>;
     /**
      * The name of the image: 2 to 128 characters, starting with a letter or a Chinese character; may contain digits, colons (:), underscores (_) and hyphens (-), but no periods; must not start with `http://` or `https://`. Changed in place, except to a name that starts with a Chinese character: ModifyImageAttribute takes only names that start with a letter, so that change replaces the image. When not set, a name is generated from the resource's name and a suffix derived from its URN and desktop (for example `golden-1a2b3c4`), or taken from the project's autonaming configuration, and kept from then on: the name is how a create whose answer was lost finds the image it made.
      */

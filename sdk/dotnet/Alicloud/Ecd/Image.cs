@@ -35,7 +35,7 @@ namespace AlicloudRs.Pulumi.Alicloud.Ecd
         public Output<string?> Description { get; private set; } = null!;
 
         /// <summary>
-        /// The ID of the cloud desktop to make the image from, e.g. `ecd-7w78ozhjcwa3u****`. Changing it to another desktop forces a new image. Not reported by the Alibaba API, so it is empty after import until a program sets it.
+        /// The ID of the cloud desktop to make the image from, e.g. `ecd-7w78ozhjcwa3u****`. Changing it to another desktop forces a new image. Required to create an image. Optional in the SDKs only because the Alibaba API does not report it: an imported image has none, and the program `pulumi import` writes for it leaves it out; setting it later to the image's source desktop changes nothing.
         /// </summary>
         [Output("desktopId")]
         public Output<string?> DesktopId { get; private set; } = null!;
@@ -60,7 +60,7 @@ namespace AlicloudRs.Pulumi.Alicloud.Ecd
         /// <param name="name">The unique name of the resource</param>
         /// <param name="args">The arguments used to populate this resource's properties</param>
         /// <param name="options">A bag of options that control this resource's behavior</param>
-        public Image(string name, ImageArgs args, CustomResourceOptions? options = null)
+        public Image(string name, ImageArgs? args = null, CustomResourceOptions? options = null)
             : base("alicloud:ecd:Image", name, args ?? new ImageArgs(), MakeResourceOptions(options, ""))
         {
         }
@@ -109,10 +109,10 @@ namespace AlicloudRs.Pulumi.Alicloud.Ecd
         public Input<string>? Description { get; set; }
 
         /// <summary>
-        /// The ID of the cloud desktop to make the image from, e.g. `ecd-7w78ozhjcwa3u****`. Changing it to another desktop forces a new image. Not reported by the Alibaba API, so it is empty after import until a program sets it.
+        /// The ID of the cloud desktop to make the image from, e.g. `ecd-7w78ozhjcwa3u****`. Changing it to another desktop forces a new image. Required to create an image. Optional in the SDKs only because the Alibaba API does not report it: an imported image has none, and the program `pulumi import` writes for it leaves it out; setting it later to the image's source desktop changes nothing.
         /// </summary>
-        [Input("desktopId", required: true)]
-        public Input<string> DesktopId { get; set; } = null!;
+        [Input("desktopId")]
+        public Input<string>? DesktopId { get; set; }
 
         /// <summary>
         /// The name of the image: 2 to 128 characters, starting with a letter or a Chinese character; may contain digits, colons (:), underscores (_) and hyphens (-), but no periods; must not start with `http://` or `https://`. Changed in place, except to a name that starts with a Chinese character: ModifyImageAttribute takes only names that start with a letter, so that change replaces the image. When not set, a name is generated from the resource's name and a suffix derived from its URN and desktop (for example `golden-1a2b3c4`), or taken from the project's autonaming configuration, and kept from then on: the name is how a create whose answer was lost finds the image it made.

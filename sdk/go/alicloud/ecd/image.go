@@ -7,7 +7,6 @@ import (
 	"context"
 	"reflect"
 
-	"errors"
 	"github.com/alicloud-rs/pulumi-alicloud-rs/sdk/go/alicloud/internal"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 )
@@ -30,7 +29,7 @@ type Image struct {
 
 	// The description of the image: 2 to 256 characters; must not start with `http://` or `https://`. Changed in place.
 	Description pulumi.StringPtrOutput `pulumi:"description"`
-	// The ID of the cloud desktop to make the image from, e.g. `ecd-7w78ozhjcwa3u****`. Changing it to another desktop forces a new image. Not reported by the Alibaba API, so it is empty after import until a program sets it.
+	// The ID of the cloud desktop to make the image from, e.g. `ecd-7w78ozhjcwa3u****`. Changing it to another desktop forces a new image. Required to create an image. Optional in the SDKs only because the Alibaba API does not report it: an imported image has none, and the program `pulumi import` writes for it leaves it out; setting it later to the image's source desktop changes nothing.
 	DesktopId pulumi.StringPtrOutput `pulumi:"desktopId"`
 	// The name of the image: 2 to 128 characters, starting with a letter or a Chinese character; may contain digits, colons (:), underscores (_) and hyphens (-), but no periods; must not start with `http://` or `https://`. Changed in place, except to a name that starts with a Chinese character: ModifyImageAttribute takes only names that start with a letter, so that change replaces the image. When not set, a name is generated from the resource's name and a suffix derived from its URN and desktop (for example `golden-1a2b3c4`), or taken from the project's autonaming configuration, and kept from then on: the name is how a create whose answer was lost finds the image it made.
 	ImageName pulumi.StringPtrOutput `pulumi:"imageName"`
@@ -42,12 +41,9 @@ type Image struct {
 func NewImage(ctx *pulumi.Context,
 	name string, args *ImageArgs, opts ...pulumi.ResourceOption) (*Image, error) {
 	if args == nil {
-		return nil, errors.New("missing one or more required arguments")
+		args = &ImageArgs{}
 	}
 
-	if args.DesktopId == nil {
-		return nil, errors.New("invalid value for required argument 'DesktopId'")
-	}
 	aliases := pulumi.Aliases([]pulumi.Alias{
 		{
 			Type: pulumi.String("alicloud:eds/image:Image"),
@@ -89,8 +85,8 @@ func (ImageState) ElementType() reflect.Type {
 type imageArgs struct {
 	// The description of the image: 2 to 256 characters; must not start with `http://` or `https://`. Changed in place.
 	Description *string `pulumi:"description"`
-	// The ID of the cloud desktop to make the image from, e.g. `ecd-7w78ozhjcwa3u****`. Changing it to another desktop forces a new image. Not reported by the Alibaba API, so it is empty after import until a program sets it.
-	DesktopId string `pulumi:"desktopId"`
+	// The ID of the cloud desktop to make the image from, e.g. `ecd-7w78ozhjcwa3u****`. Changing it to another desktop forces a new image. Required to create an image. Optional in the SDKs only because the Alibaba API does not report it: an imported image has none, and the program `pulumi import` writes for it leaves it out; setting it later to the image's source desktop changes nothing.
+	DesktopId *string `pulumi:"desktopId"`
 	// The name of the image: 2 to 128 characters, starting with a letter or a Chinese character; may contain digits, colons (:), underscores (_) and hyphens (-), but no periods; must not start with `http://` or `https://`. Changed in place, except to a name that starts with a Chinese character: ModifyImageAttribute takes only names that start with a letter, so that change replaces the image. When not set, a name is generated from the resource's name and a suffix derived from its URN and desktop (for example `golden-1a2b3c4`), or taken from the project's autonaming configuration, and kept from then on: the name is how a create whose answer was lost finds the image it made.
 	ImageName *string `pulumi:"imageName"`
 }
@@ -99,8 +95,8 @@ type imageArgs struct {
 type ImageArgs struct {
 	// The description of the image: 2 to 256 characters; must not start with `http://` or `https://`. Changed in place.
 	Description pulumi.StringPtrInput
-	// The ID of the cloud desktop to make the image from, e.g. `ecd-7w78ozhjcwa3u****`. Changing it to another desktop forces a new image. Not reported by the Alibaba API, so it is empty after import until a program sets it.
-	DesktopId pulumi.StringInput
+	// The ID of the cloud desktop to make the image from, e.g. `ecd-7w78ozhjcwa3u****`. Changing it to another desktop forces a new image. Required to create an image. Optional in the SDKs only because the Alibaba API does not report it: an imported image has none, and the program `pulumi import` writes for it leaves it out; setting it later to the image's source desktop changes nothing.
+	DesktopId pulumi.StringPtrInput
 	// The name of the image: 2 to 128 characters, starting with a letter or a Chinese character; may contain digits, colons (:), underscores (_) and hyphens (-), but no periods; must not start with `http://` or `https://`. Changed in place, except to a name that starts with a Chinese character: ModifyImageAttribute takes only names that start with a letter, so that change replaces the image. When not set, a name is generated from the resource's name and a suffix derived from its URN and desktop (for example `golden-1a2b3c4`), or taken from the project's autonaming configuration, and kept from then on: the name is how a create whose answer was lost finds the image it made.
 	ImageName pulumi.StringPtrInput
 }
@@ -197,7 +193,7 @@ func (o ImageOutput) Description() pulumi.StringPtrOutput {
 	return o.ApplyT(func(v *Image) pulumi.StringPtrOutput { return v.Description }).(pulumi.StringPtrOutput)
 }
 
-// The ID of the cloud desktop to make the image from, e.g. `ecd-7w78ozhjcwa3u****`. Changing it to another desktop forces a new image. Not reported by the Alibaba API, so it is empty after import until a program sets it.
+// The ID of the cloud desktop to make the image from, e.g. `ecd-7w78ozhjcwa3u****`. Changing it to another desktop forces a new image. Required to create an image. Optional in the SDKs only because the Alibaba API does not report it: an imported image has none, and the program `pulumi import` writes for it leaves it out; setting it later to the image's source desktop changes nothing.
 func (o ImageOutput) DesktopId() pulumi.StringPtrOutput {
 	return o.ApplyT(func(v *Image) pulumi.StringPtrOutput { return v.DesktopId }).(pulumi.StringPtrOutput)
 }

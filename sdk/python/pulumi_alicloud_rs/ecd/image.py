@@ -20,32 +20,21 @@ __all__ = ['ImageArgs', 'Image']
 @pulumi.input_type
 class ImageArgs:
     def __init__(__self__, *,
-                 desktop_id: pulumi.Input[builtins.str],
                  description: Optional[pulumi.Input[builtins.str]] = None,
+                 desktop_id: Optional[pulumi.Input[builtins.str]] = None,
                  image_name: Optional[pulumi.Input[builtins.str]] = None):
         """
         The set of arguments for constructing a Image resource.
-        :param pulumi.Input[builtins.str] desktop_id: The ID of the cloud desktop to make the image from, e.g. `ecd-7w78ozhjcwa3u****`. Changing it to another desktop forces a new image. Not reported by the Alibaba API, so it is empty after import until a program sets it.
         :param pulumi.Input[builtins.str] description: The description of the image: 2 to 256 characters; must not start with `http://` or `https://`. Changed in place.
+        :param pulumi.Input[builtins.str] desktop_id: The ID of the cloud desktop to make the image from, e.g. `ecd-7w78ozhjcwa3u****`. Changing it to another desktop forces a new image. Required to create an image. Optional in the SDKs only because the Alibaba API does not report it: an imported image has none, and the program `pulumi import` writes for it leaves it out; setting it later to the image's source desktop changes nothing.
         :param pulumi.Input[builtins.str] image_name: The name of the image: 2 to 128 characters, starting with a letter or a Chinese character; may contain digits, colons (:), underscores (_) and hyphens (-), but no periods; must not start with `http://` or `https://`. Changed in place, except to a name that starts with a Chinese character: ModifyImageAttribute takes only names that start with a letter, so that change replaces the image. When not set, a name is generated from the resource's name and a suffix derived from its URN and desktop (for example `golden-1a2b3c4`), or taken from the project's autonaming configuration, and kept from then on: the name is how a create whose answer was lost finds the image it made.
         """
-        pulumi.set(__self__, "desktop_id", desktop_id)
         if description is not None:
             pulumi.set(__self__, "description", description)
+        if desktop_id is not None:
+            pulumi.set(__self__, "desktop_id", desktop_id)
         if image_name is not None:
             pulumi.set(__self__, "image_name", image_name)
-
-    @property
-    @pulumi.getter(name="desktopId")
-    def desktop_id(self) -> pulumi.Input[builtins.str]:
-        """
-        The ID of the cloud desktop to make the image from, e.g. `ecd-7w78ozhjcwa3u****`. Changing it to another desktop forces a new image. Not reported by the Alibaba API, so it is empty after import until a program sets it.
-        """
-        return pulumi.get(self, "desktop_id")
-
-    @desktop_id.setter
-    def desktop_id(self, value: pulumi.Input[builtins.str]):
-        pulumi.set(self, "desktop_id", value)
 
     @property
     @pulumi.getter
@@ -58,6 +47,18 @@ class ImageArgs:
     @description.setter
     def description(self, value: Optional[pulumi.Input[builtins.str]]):
         pulumi.set(self, "description", value)
+
+    @property
+    @pulumi.getter(name="desktopId")
+    def desktop_id(self) -> Optional[pulumi.Input[builtins.str]]:
+        """
+        The ID of the cloud desktop to make the image from, e.g. `ecd-7w78ozhjcwa3u****`. Changing it to another desktop forces a new image. Required to create an image. Optional in the SDKs only because the Alibaba API does not report it: an imported image has none, and the program `pulumi import` writes for it leaves it out; setting it later to the image's source desktop changes nothing.
+        """
+        return pulumi.get(self, "desktop_id")
+
+    @desktop_id.setter
+    def desktop_id(self, value: Optional[pulumi.Input[builtins.str]]):
+        pulumi.set(self, "desktop_id", value)
 
     @property
     @pulumi.getter(name="imageName")
@@ -100,14 +101,14 @@ class Image(pulumi.CustomResource):
         :param str resource_name: The name of the resource.
         :param pulumi.ResourceOptions opts: Options for the resource.
         :param pulumi.Input[builtins.str] description: The description of the image: 2 to 256 characters; must not start with `http://` or `https://`. Changed in place.
-        :param pulumi.Input[builtins.str] desktop_id: The ID of the cloud desktop to make the image from, e.g. `ecd-7w78ozhjcwa3u****`. Changing it to another desktop forces a new image. Not reported by the Alibaba API, so it is empty after import until a program sets it.
+        :param pulumi.Input[builtins.str] desktop_id: The ID of the cloud desktop to make the image from, e.g. `ecd-7w78ozhjcwa3u****`. Changing it to another desktop forces a new image. Required to create an image. Optional in the SDKs only because the Alibaba API does not report it: an imported image has none, and the program `pulumi import` writes for it leaves it out; setting it later to the image's source desktop changes nothing.
         :param pulumi.Input[builtins.str] image_name: The name of the image: 2 to 128 characters, starting with a letter or a Chinese character; may contain digits, colons (:), underscores (_) and hyphens (-), but no periods; must not start with `http://` or `https://`. Changed in place, except to a name that starts with a Chinese character: ModifyImageAttribute takes only names that start with a letter, so that change replaces the image. When not set, a name is generated from the resource's name and a suffix derived from its URN and desktop (for example `golden-1a2b3c4`), or taken from the project's autonaming configuration, and kept from then on: the name is how a create whose answer was lost finds the image it made.
         """
         ...
     @overload
     def __init__(__self__,
                  resource_name: str,
-                 args: ImageArgs,
+                 args: Optional[ImageArgs] = None,
                  opts: Optional[pulumi.ResourceOptions] = None):
         """
         A custom Elastic Cloud Desktop (ECD) image made from an existing cloud desktop.
@@ -152,8 +153,6 @@ class Image(pulumi.CustomResource):
             __props__ = ImageArgs.__new__(ImageArgs)
 
             __props__.__dict__["description"] = description
-            if desktop_id is None and not opts.urn:
-                raise TypeError("Missing required property 'desktop_id'")
             __props__.__dict__["desktop_id"] = desktop_id
             __props__.__dict__["image_name"] = image_name
             __props__.__dict__["status"] = None
@@ -199,7 +198,7 @@ class Image(pulumi.CustomResource):
     @pulumi.getter(name="desktopId")
     def desktop_id(self) -> pulumi.Output[Optional[builtins.str]]:
         """
-        The ID of the cloud desktop to make the image from, e.g. `ecd-7w78ozhjcwa3u****`. Changing it to another desktop forces a new image. Not reported by the Alibaba API, so it is empty after import until a program sets it.
+        The ID of the cloud desktop to make the image from, e.g. `ecd-7w78ozhjcwa3u****`. Changing it to another desktop forces a new image. Required to create an image. Optional in the SDKs only because the Alibaba API does not report it: an imported image has none, and the program `pulumi import` writes for it leaves it out; setting it later to the image's source desktop changes nothing.
         """
         return pulumi.get(self, "desktop_id")
 
