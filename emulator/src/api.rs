@@ -1,6 +1,15 @@
 //! The OpenAPI surface on `/`: parse, route by version and action, authenticate (or, for anonymous actions,
 //! take the call unsigned), apply faults, run the action, and answer with a body or Alibaba's error
 //! envelope.
+//!
+//! A call whose request has fully arrived runs to the end whatever its connection does: the work runs in
+//! its own task, so a client that hangs up (a timeout, a cancelled operation) does not stop it, and
+//! [`crate::serve`] waits for such calls before it returns. This rests on an assumption: the HTTP servers of
+//! Alibaba's API gateway, in front of ECS, ECD and STS, process a request once they have received it,
+//! whether or not its client is still connected. Assumed: no Alibaba document found states it. ECS's
+//! idempotence guide is consistent with it: it asks for a `ClientToken` on a retry "when no response is
+//! received", since the first request may have taken effect (ECS "How to ensure idempotence",
+//! alibabacloud.com/help/en/ecs/developer-reference/how-to-ensure-idempotence).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -139,6 +148,7 @@ fn host_product(host: &str) -> Option<Product> {
     }
 }
 
+/// Axum calls this once the whole request (body included) has been read.
 async fn handle(
     State(shared): State<Arc<Shared>>,
     method: Method,
@@ -157,48 +167,75 @@ async fn handle(
             ),
         );
     }
-    let query = pairs(uri.query().unwrap_or_default().as_bytes());
-    let is_form = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|c| c.to_str().ok())
-        .is_some_and(|c| c.starts_with("application/x-www-form-urlencoded"));
-    let form = if is_form { pairs(&body) } else { Vec::new() };
-    let signed = Signed {
-        method: method.as_str(),
-        query: &query,
-        form: &form,
-        headers: &headers,
-        body: &body,
-    };
-    match call(&shared, &signed, &host).await {
-        Ok(Reply::Body(mut value)) => {
-            if let Some(map) = value.as_object_mut() {
-                map.insert("RequestId".into(), Value::String(request_id()));
-            }
-            (
-                StatusCode::OK,
-                [(header::CONTENT_TYPE, "application/json;charset=utf-8")],
-                value.to_string(),
-            )
-                .into_response()
+    // The request has arrived: from here on the call runs to the end even if this handler is dropped (the
+    // client hung up), because only the wait for the task's outcome belongs to the connection.
+    let in_flight = shared.in_flight();
+    let work = tokio::spawn({
+        let (shared, host) = (shared.clone(), host.clone());
+        async move {
+            let _in_flight = in_flight;
+            let query = pairs(uri.query().unwrap_or_default().as_bytes());
+            let is_form = headers
+                .get(header::CONTENT_TYPE)
+                .and_then(|c| c.to_str().ok())
+                .is_some_and(|c| c.starts_with("application/x-www-form-urlencoded"));
+            let form = if is_form { pairs(&body) } else { Vec::new() };
+            let signed = Signed {
+                method: method.as_str(),
+                query: &query,
+                form: &form,
+                headers: &headers,
+                body: &body,
+            };
+            call(&shared, &signed, &host).await
         }
+    });
+    let outcome = work.await.unwrap_or_else(|err| {
+        tracing::error!(%err, "an API call's task failed");
+        Err(ApiError::new(
+            500,
+            "InternalError",
+            "The request processing has failed due to some unknown error.",
+        ))
+    });
+    match outcome {
+        Ok(Reply::Body(value)) => answer(value),
         // The change is made; the client only sees the connection fail.
         Ok(Reply::CommittedThenDrop | Reply::Drop) => dropped(),
         Ok(Reply::Hang(limit)) => {
-            let held = async {
-                match limit {
-                    Some(ms) => tokio::time::sleep(Duration::from_millis(ms)).await,
-                    None => std::future::pending().await,
-                }
-            };
-            tokio::select! {
-                () = held => {}
-                () = shared.stopped() => {}
-            }
+            held(&shared, limit).await;
             dropped()
         }
         Err(err) => envelope(&host, &err),
     }
+}
+
+/// Holds a request for `limit` milliseconds, or until the server stops when there is no limit. True when
+/// the time ran out, false when the server stopped first.
+async fn held(shared: &Shared, limit: Option<u64>) -> bool {
+    let time = async {
+        match limit {
+            Some(ms) => tokio::time::sleep(Duration::from_millis(ms)).await,
+            None => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        () = time => true,
+        () = shared.stopped() => false,
+    }
+}
+
+/// A successful answer, with a `RequestId` added.
+fn answer(mut value: Value) -> Response {
+    if let Some(map) = value.as_object_mut() {
+        map.insert("RequestId".into(), Value::String(request_id()));
+    }
+    (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "application/json;charset=utf-8")],
+        value.to_string(),
+    )
+        .into_response()
 }
 
 /// A response that breaks the connection before anything of it is sent: the client sees a network error.
@@ -223,8 +260,10 @@ enum Reply {
 }
 
 /// Routes, authenticates and runs one call. Order: count the call; `drop_before` and `hang` rules (before
-/// verification, so nothing of the request, not even its nonce, is used); verify; `throttle`, `server_error`
-/// and `error` rules; `latency`; run (`commit_then_drop` and `create_failed` apply there).
+/// verification, so nothing of the request, not even its nonce, is used; the call never runs); verify;
+/// `throttle`, `server_error` and `error` rules; `latency`; run (`commit_then_drop` and `create_failed` apply
+/// there). It runs in a task of its own (see `handle`), so all of it happens even if
+/// the client hangs up meanwhile, during a `latency` sleep for instance.
 async fn call(shared: &Shared, req: &Signed<'_>, host: &str) -> Result<Reply, ApiError> {
     let scheme = auth::scheme(req);
     let all: Vec<(String, String)> = req.query.iter().chain(req.form.iter()).cloned().collect();

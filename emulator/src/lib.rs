@@ -231,6 +231,9 @@ pub struct Shared {
     calls_changed: watch::Sender<u64>,
     /// Set once the server is stopping; held (`hang`) requests let go then.
     stopping: watch::Sender<bool>,
+    /// API calls whose request has arrived and whose work has not finished yet, whether or not their client
+    /// is still connected; [`serve`] waits for them before it returns.
+    in_flight: watch::Sender<usize>,
     /// The metadata service's URL, once it listens.
     metadata_url: Mutex<Option<String>>,
 }
@@ -256,6 +259,7 @@ impl Shared {
             state_file,
             calls_changed: watch::Sender::new(0),
             stopping: watch::Sender::new(false),
+            in_flight: watch::Sender::new(0),
             metadata_url: Mutex::new(None),
         })
     }
@@ -317,6 +321,19 @@ impl Shared {
         let _ = stopping.wait_for(|stopping| *stopping).await;
     }
 
+    /// Marks one API call as in flight until the returned guard is dropped.
+    pub(crate) fn in_flight(self: &Arc<Self>) -> InFlight {
+        self.in_flight.send_modify(|n| *n += 1);
+        InFlight(self.clone())
+    }
+
+    /// Completes once no API call is in flight.
+    async fn settled(&self) {
+        let mut in_flight = self.in_flight.subscribe();
+        // The sender lives as long as `self`, so this only ends when the count is 0.
+        let _ = in_flight.wait_for(|n| *n == 0).await;
+    }
+
     /// Writes the state file, atomically (temporary file, then rename).
     pub fn persist(&self, world: &World) {
         let Some(path) = &self.state_file else { return };
@@ -328,6 +345,15 @@ impl Shared {
         if let Err(err) = result {
             tracing::error!(path = %path.display(), %err, "cannot write the state file");
         }
+    }
+}
+
+/// One API call in flight (see [`Shared::in_flight`]); dropping it ends that.
+pub(crate) struct InFlight(Arc<Shared>);
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.in_flight.send_modify(|n| *n -= 1);
     }
 }
 
@@ -364,21 +390,25 @@ pub fn serve_metadata(
     }
 }
 
-/// Serves the emulator on `listener` until `shutdown` completes.
+/// Serves the emulator on `listener` until `shutdown` completes, then returns once every API call that
+/// arrived has finished its work, also those whose client hung up (see `api`).
 pub async fn serve(
     listener: TcpListener,
     shared: Arc<Shared>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let app = control::router(shared.clone()).merge(api::router(shared.clone()));
-    axum::serve(
+    let stopping = shared.clone();
+    let served = axum::serve(
         listener,
         app.into_make_service_with_connect_info::<SocketAddr>(),
     )
     .with_graceful_shutdown(async move {
         shutdown.await;
         // Graceful shutdown waits for open requests: let held ones go.
-        shared.stop();
+        stopping.stop();
     })
-    .await
+    .await;
+    shared.settled().await;
+    served
 }
