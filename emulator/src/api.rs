@@ -206,6 +206,16 @@ async fn handle(
             held(&shared, limit).await;
             dropped()
         }
+        Ok(Reply::CommittedThenHold(limit, result)) => {
+            if held(&shared, limit).await {
+                match result {
+                    Ok(value) => answer(value),
+                    Err(err) => envelope(&host, &err),
+                }
+            } else {
+                dropped()
+            }
+        }
         Err(err) => envelope(&host, &err),
     }
 }
@@ -252,6 +262,9 @@ enum Reply {
     Body(Value),
     /// Nothing: the call ran, then the connection is dropped.
     CommittedThenDrop,
+    /// The call ran; its answer (a success or an error) is held for this many milliseconds, then sent.
+    /// Without a limit, or when the server stops first, the connection is dropped when the server stops.
+    CommittedThenHold(Option<u64>, Result<Value, ApiError>),
     /// Nothing: the connection is dropped and the call never runs.
     Drop,
     /// Nothing for this many milliseconds (or until the server stops), then the connection is dropped;
@@ -261,8 +274,8 @@ enum Reply {
 
 /// Routes, authenticates and runs one call. Order: count the call; `drop_before` and `hang` rules (before
 /// verification, so nothing of the request, not even its nonce, is used; the call never runs); verify;
-/// `throttle`, `server_error` and `error` rules; `latency`; run (`commit_then_drop` and `create_failed` apply
-/// there). It runs in a task of its own (see `handle`), so all of it happens even if
+/// `throttle`, `server_error` and `error` rules; `latency`; run (`commit_then_drop`, `commit_then_hold` and
+/// `create_failed` apply there). It runs in a task of its own (see `handle`), so all of it happens even if
 /// the client hangs up meanwhile, during a `latency` sleep for instance.
 async fn call(shared: &Shared, req: &Signed<'_>, host: &str) -> Result<Reply, ApiError> {
     let scheme = auth::scheme(req);
@@ -398,7 +411,8 @@ fn refused(rule: &Fault) -> ApiError {
 }
 
 /// Runs the action. A `commit_then_drop` rule drops the connection after the call ran, whatever its answer;
-/// a `create_failed` rule is used by the next CreateImage that succeeds.
+/// a `commit_then_hold` rule holds that answer (see [`Reply::CommittedThenHold`]); the first added of the
+/// two wins. A `create_failed` rule is used by the next CreateImage that succeeds.
 fn run(
     shared: &Shared,
     inner: &mut crate::Inner,
@@ -454,11 +468,16 @@ fn run(
     if let Ok((_, true)) = &result {
         shared.persist(&inner.world);
     }
-    if inner
-        .take_fault(action, &[FaultKind::CommitThenDrop])
-        .is_some()
-    {
-        return Ok(Reply::CommittedThenDrop);
+    let after = inner.take_fault(
+        action,
+        &[FaultKind::CommitThenDrop, FaultKind::CommitThenHold],
+    );
+    let result = result.map(|(value, _)| value);
+    match after {
+        Some(rule) if rule.kind == FaultKind::CommitThenHold => {
+            Ok(Reply::CommittedThenHold(rule.latency_ms, result))
+        }
+        Some(_) => Ok(Reply::CommittedThenDrop),
+        None => result.map(Reply::Body),
     }
-    result.map(|(value, _)| Reply::Body(value))
 }

@@ -64,7 +64,10 @@ pub struct Fault {
     /// Set by the emulator: how many calls it has applied to so far.
     #[serde(skip_deserializing)]
     pub used: u32,
-    /// For `latency`: the added delay; for `hang`: how long to hold the request before dropping it.
+    /// For `latency`: the added delay (required); for `hang`: how long to hold the request before dropping
+    /// it; for `commit_then_hold`: how long to hold the answer of the call that ran before sending it. For
+    /// the last two it is optional: without it the request is held until the emulator stops, and then the
+    /// connection is dropped.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub latency_ms: Option<u64>,
     /// For `throttle`: the wait announced in `x-acs-retry-after`.
@@ -132,6 +135,11 @@ pub enum FaultKind {
     Hang,
     /// Run the call, then drop the connection without an answer.
     CommitThenDrop,
+    /// Run the call (its change is applied and persisted), then hold its answer: for `latencyMs`, after which
+    /// the real answer is sent, or, without `latencyMs`, until the emulator stops. When the emulator stops
+    /// first the connection is dropped without an answer. Lets a client be cancelled after the effect and
+    /// before the answer.
+    CommitThenHold,
     /// The next CreateImage makes an image that ends `CreateFailed`.
     CreateFailed,
 }
@@ -229,7 +237,7 @@ pub struct Shared {
     state_file: Option<PathBuf>,
     /// Bumped whenever a call counter changes, so waiters need not poll.
     calls_changed: watch::Sender<u64>,
-    /// Set once the server is stopping; held (`hang`) requests let go then.
+    /// Set once the server is stopping; held (`hang`, `commit_then_hold`) requests let go then.
     stopping: watch::Sender<bool>,
     /// API calls whose request has arrived and whose work has not finished yet, whether or not their client
     /// is still connected; [`serve`] waits for them before it returns.
