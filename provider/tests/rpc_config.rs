@@ -78,7 +78,11 @@ async fn configure_from_environment() {
     .await;
     p.configure(json!({})).await.expect("configure from env");
     let (id, _, _) = p
-        .read(SHARE, &format!("{IMAGE_1}:{OTHER_ACCOUNT}"), json!({}))
+        .read(
+            SHARE,
+            &format!("{IMAGE_1}:{OTHER_ACCOUNT}"),
+            json!({"imageId": IMAGE_1, "accountId": OTHER_ACCOUNT}),
+        )
         .await
         .expect("signed read works");
     assert_eq!(id, "");
@@ -732,11 +736,15 @@ async fn config_changes_are_compared_as_read() {
     assert_eq!(resp.replaces, ["region"]);
 }
 
-/// A read of a share that does not exist: one signed DescribeImageSharePermission.
+/// A refresh of a share that does not exist: one signed DescribeImageSharePermission.
 async fn read_missing_share(p: &mut Provider) -> Result<String, Status> {
-    p.read(SHARE, &format!("{IMAGE_1}:{OTHER_ACCOUNT}"), json!({}))
-        .await
-        .map(|(id, _, _)| id)
+    p.read(
+        SHARE,
+        &format!("{IMAGE_1}:{OTHER_ACCOUNT}"),
+        json!({"imageId": IMAGE_1, "accountId": OTHER_ACCOUNT}),
+    )
+    .await
+    .map(|(id, _, _)| id)
 }
 
 #[tokio::test]

@@ -106,11 +106,48 @@ async fn share_read_pages_through_every_account() {
 async fn share_read_of_deleted_image_or_malformed_id() {
     let emu = Emulator::start().await;
     let mut p = Provider::configured(&emu).await;
+    let gone = "m-bp1doesnotexist0001:2234567890123456";
     let (rid, _, _) = p
-        .read(SHARE, "m-bp1doesnotexist0001:2234567890123456", json!({}))
+        .read(
+            SHARE,
+            gone,
+            json!({"imageId": "m-bp1doesnotexist0001", "accountId": "2234567890123456"}),
+        )
         .await
-        .expect("read");
+        .expect("a refresh of a vanished share says it is gone");
     assert_eq!(rid, "");
+    // With no prior state (`pulumi import`, `.get`) there is nothing to drop: the error says what is missing.
+    let err = p.read(SHARE, gone, json!({})).await.unwrap_err();
+    assert_eq!(err.code(), tonic::Code::NotFound);
+    for part in [
+        "does not exist",
+        "no image m-bp1doesnotexist0001",
+        "cn-hangzhou",
+    ] {
+        assert!(err.message().contains(part), "{part}: {}", err.message());
+    }
+    let not_shared = format!("{IMAGE_1}:{OTHER_ACCOUNT}");
+    let err = p.read(SHARE, &not_shared, json!({})).await.unwrap_err();
+    assert_eq!(err.code(), tonic::Code::NotFound);
+    for part in [
+        "does not exist",
+        IMAGE_1,
+        OTHER_ACCOUNT,
+        "region cn-hangzhou",
+    ] {
+        assert!(err.message().contains(part), "{part}: {}", err.message());
+    }
+    let err = p
+        .read(IMAGE, "m-bp1noecdimage00000001", json!({}))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), tonic::Code::NotFound);
+    assert!(
+        err.message()
+            .contains("no ECD image m-bp1noecdimage00000001 in region cn-hangzhou"),
+        "{}",
+        err.message()
+    );
     let err = p.read(SHARE, "not-an-id", json!({})).await.unwrap_err();
     assert_eq!(err.code(), tonic::Code::InvalidArgument);
     assert!(

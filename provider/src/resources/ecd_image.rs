@@ -242,10 +242,7 @@ impl EcdImage {
             .client
             .find_ecd_images_by_name(&CallContext::detached(SETTLE_READ), name)
             .await?;
-        made.retain(|i| {
-            i.creation_time
-                .is_some_and(|t| t >= sent_at - CLOCK_TOLERANCE)
-        });
+        made.retain(|i| made_since(i, sent_at));
         match made.as_slice() {
             [] => Err(err.into()),
             [image] => {
@@ -316,6 +313,14 @@ impl EcdImage {
             ))),
         }
     }
+}
+
+/// Whether the service says `image` was made no earlier than `sent_at` (allowing [`CLOCK_TOLERANCE`]). An
+/// image whose creation time is not reported cannot be told apart, so it is not taken.
+fn made_since(image: &ApiImage, sent_at: chrono::DateTime<chrono::Utc>) -> bool {
+    image
+        .creation_time
+        .is_some_and(|t| t >= sent_at - CLOCK_TOLERANCE)
 }
 
 /// Sleeps for `delay`, or less when the deadline is nearer; ends early on cancel or at the deadline.
@@ -533,5 +538,38 @@ impl Resource for EcdImage {
 
     async fn delete(&self, ctx: &Ctx<'_>, id: &str, _state: &Props) -> Result<(), ResourceError> {
         Ok(Self::delete_and_wait(ctx, id).await?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{TimeDelta, Utc};
+
+    use super::*;
+
+    fn image(created: Option<chrono::DateTime<Utc>>) -> ApiImage {
+        ApiImage {
+            image_id: "m-1".into(),
+            name: Some("golden".into()),
+            description: None,
+            status: CREATING.into(),
+            progress: None,
+            creation_time: created,
+        }
+    }
+
+    #[test]
+    fn an_image_counts_as_made_by_a_call_only_if_created_after_it_was_sent() {
+        let sent = Utc::now();
+        for (created, ours) in [
+            (Some(sent), true),
+            (Some(sent + TimeDelta::seconds(3)), true),
+            // The service's clock may be a little behind ours.
+            (Some(sent - TimeDelta::seconds(30)), true),
+            (Some(sent - TimeDelta::minutes(5)), false),
+            (None, false),
+        ] {
+            assert_eq!(made_since(&image(created), sent), ours, "{created:?}");
+        }
     }
 }
