@@ -17,13 +17,14 @@ use tokio::sync::{Notify, oneshot};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use crate::{CallContext, Error};
+use crate::context::CallContext;
+use crate::error::Error;
 
 /// The future a batch call returns: one outcome per member, in the members' order, or the call's failure.
-pub type BatchFuture<R> = Pin<Box<dyn Future<Output = Result<Vec<R>, Error>> + Send>>;
+pub(crate) type BatchFuture<R> = Pin<Box<dyn Future<Output = Result<Vec<R>, Error>> + Send>>;
 
 /// Runs one call for a key and some members.
-pub type BatchCall<K, M, R = ()> =
+pub(crate) type BatchCall<K, M, R = ()> =
     Arc<dyn Fn(K, Vec<M>, CallContext) -> BatchFuture<R> + Send + Sync>;
 
 struct Waiting<M, R> {
@@ -35,11 +36,10 @@ struct Waiting<M, R> {
 }
 
 /// The requests of one key that no call carries yet, and the task that sends them.
-struct Queue<K, M, R> {
+struct Queue<M, R> {
     waiting: Vec<Waiting<M, R>>,
     /// Tells the sender that a request arrived.
     arrived: Arc<Notify>,
-    call: BatchCall<K, M, R>,
 }
 
 /// Coalesces concurrent requests on one key into calls of at most `max` members, one call of a key at a time.
@@ -47,16 +47,17 @@ struct Queue<K, M, R> {
 /// `window`, whichever comes first: requests that keep arriving close together share a call, and a lone one
 /// waits only `quiet`. Requests that arrive while a call of their key is out wait for it to end and go
 /// together in the next one, so a slow endpoint gathers bigger batches instead of more calls.
-pub struct Batcher<K, M, R = ()> {
+pub(crate) struct Batcher<K, M, R = ()> {
     quiet: Duration,
     window: Duration,
     max: usize,
+    call: BatchCall<K, M, R>,
     state: Arc<Mutex<State<K, M, R>>>,
 }
 
 struct State<K, M, R> {
     next_ticket: u64,
-    queues: HashMap<K, Queue<K, M, R>>,
+    queues: HashMap<K, Queue<M, R>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -70,12 +71,18 @@ where
     R: Clone + Send + 'static,
 {
     /// A batcher gathering while requests keep arriving within `quiet` of each other, for at most
-    /// `window`, at most `max` members per call.
-    pub fn new(quiet: Duration, window: Duration, max: usize) -> Self {
+    /// `window`, at most `max` members per call; `call` makes one call for a key and its members.
+    pub(crate) fn new(
+        quiet: Duration,
+        window: Duration,
+        max: usize,
+        call: BatchCall<K, M, R>,
+    ) -> Self {
         Batcher {
             quiet: quiet.min(window),
             window,
             max: max.max(1),
+            call,
             state: Arc::new(Mutex::new(State {
                 next_ticket: 0,
                 queues: HashMap::new(),
@@ -83,17 +90,10 @@ where
         }
     }
 
-    /// Queues `member` under `key` and waits for the outcome of the call that carries it. `call` makes one
-    /// call for a key and its members (the first queued request's `call` serves the whole batch). A request
+    /// Queues `member` under `key` and waits for the outcome of the call that carries it. A request
     /// cancelled while it waits in the queue leaves it and is never sent; once sent, its outcome is awaited,
     /// so that a change that was made is never reported as not made.
-    pub async fn submit(
-        &self,
-        key: K,
-        member: M,
-        ctx: &CallContext,
-        call: BatchCall<K, M, R>,
-    ) -> Result<R, Error> {
+    pub(crate) async fn submit(&self, key: K, member: M, ctx: &CallContext) -> Result<R, Error> {
         let (reply, answer) = oneshot::channel();
         let ticket = {
             let mut state = lock(&self.state);
@@ -118,11 +118,11 @@ where
                         Queue {
                             waiting: vec![waiting],
                             arrived: arrived.clone(),
-                            call,
                         },
                     );
                     tokio::spawn(flush(
                         self.state.clone(),
+                        self.call.clone(),
                         key.clone(),
                         (self.quiet, self.window),
                         self.max,
@@ -162,6 +162,7 @@ where
 /// one.
 async fn flush<K, M, R>(
     state: Arc<Mutex<State<K, M, R>>>,
+    call: BatchCall<K, M, R>,
     key: K,
     (quiet, window): (Duration, Duration),
     max: usize,
@@ -190,14 +191,13 @@ async fn flush<K, M, R>(
                 _ = arrived.notified() => {}
             }
         }
-        let (batch, call) = {
+        let batch = {
             let mut state = lock(&state);
             let Some(queue) = state.queues.get_mut(&key) else {
                 return;
             };
             let take = queue.waiting.len().min(max);
-            let batch: Vec<Waiting<M, R>> = queue.waiting.drain(..take).collect();
-            (batch, queue.call.clone())
+            queue.waiting.drain(..take).collect::<Vec<Waiting<M, R>>>()
         };
         if !batch.is_empty() {
             send(&key, batch, &call).await;
@@ -268,7 +268,7 @@ async fn send<K: Clone, M: Clone, R>(
 /// Whether a refused call says something about its members rather than about the call: worth trying each
 /// member alone. `about_the_call` names the codes that speak for the whole call (say, an unknown image),
 /// which trying each member alone would only repeat.
-pub fn is_member_error(err: &Error, about_the_call: &[&str]) -> bool {
+pub(crate) fn is_member_error(err: &Error, about_the_call: &[&str]) -> bool {
     matches!(err, Error::Api(api) if (400..500).contains(&api.http_status))
         && !err.is_retryable()
         && !err.has_code(about_the_call)
@@ -278,7 +278,7 @@ pub fn is_member_error(err: &Error, about_the_call: &[&str]) -> bool {
 /// outcome: a chunk refused for a member's sake (see [`is_member_error`]) is sent again one member at a
 /// time, so the error lands on the member that caused it and the others succeed. `call` must be safe to
 /// repeat for members a refused chunk may have changed after all.
-pub async fn in_chunks<M, F, Fut>(
+pub(crate) async fn in_chunks<M, F, Fut>(
     members: &[M],
     max: usize,
     about_the_call: &[&str],
@@ -355,14 +355,13 @@ mod tests {
 
     async fn submit_all(
         batcher: &Arc<Batcher<String, String>>,
-        call: &BatchCall<String, String>,
         members: impl IntoIterator<Item = String>,
     ) -> Vec<Result<(), Error>> {
         let tasks: Vec<_> = members
             .into_iter()
             .map(|m| {
-                let (b, call) = (batcher.clone(), call.clone());
-                tokio::spawn(async move { b.submit("m-1".into(), m, &ctx(), call).await })
+                let b = batcher.clone();
+                tokio::spawn(async move { b.submit("m-1".into(), m, &ctx()).await })
             })
             .collect();
         let mut results = Vec::new();
@@ -374,13 +373,14 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn concurrent_requests_within_the_window_share_calls_of_at_most_max() {
+        let (call, seen) = recording("none");
         let batcher = Arc::new(Batcher::new(
             Duration::from_millis(5),
             Duration::from_millis(50),
             10,
+            call.clone(),
         ));
-        let (call, seen) = recording("none");
-        let results = submit_all(&batcher, &call, (0..25).map(|n| format!("{n}"))).await;
+        let results = submit_all(&batcher, (0..25).map(|n| format!("{n}"))).await;
         assert!(results.iter().all(Result::is_ok));
         let sizes: Vec<usize> = lock(&seen).iter().map(Vec::len).collect();
         assert_eq!(sizes, [10, 10, 5]);
@@ -388,19 +388,20 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn requests_arriving_close_together_share_a_call_until_the_window_ends() {
+        let (call, seen) = recording("none");
         let batcher = Arc::new(Batcher::new(
             Duration::from_millis(5),
             Duration::from_millis(50),
             10,
+            call.clone(),
         ));
-        let (call, seen) = recording("none");
         // One request every 3 ms: each arrives within the quiet time of the last, so they gather until the
         // 50 ms window ends (17 of them), then the rest start a new call.
         let mut tasks = Vec::new();
         for n in 0..25 {
-            let (b, c) = (batcher.clone(), call.clone());
+            let b = batcher.clone();
             tasks.push(tokio::spawn(async move {
-                b.submit("m-1".into(), format!("{n}"), &ctx(), c).await
+                b.submit("m-1".into(), format!("{n}"), &ctx()).await
             }));
             tokio::time::sleep(Duration::from_millis(3)).await;
         }
@@ -415,20 +416,21 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn each_member_gets_its_own_outcome() {
+        let call: BatchCall<String, String, usize> = Arc::new(|_, members: Vec<String>, _| {
+            Box::pin(async move { Ok(members.iter().map(String::len).collect()) })
+        });
         let batcher: Arc<Batcher<String, String, usize>> = Arc::new(Batcher::new(
             Duration::from_millis(5),
             Duration::from_millis(50),
             10,
+            call.clone(),
         ));
-        let call: BatchCall<String, String, usize> = Arc::new(|_, members: Vec<String>, _| {
-            Box::pin(async move { Ok(members.iter().map(String::len).collect()) })
-        });
         let tasks: Vec<_> = ["a", "bb", "ccc"]
             .map(String::from)
             .into_iter()
             .map(|m| {
-                let (b, call) = (batcher.clone(), call.clone());
-                tokio::spawn(async move { b.submit("m-1".into(), m, &ctx(), call).await })
+                let b = batcher.clone();
+                tokio::spawn(async move { b.submit("m-1".into(), m, &ctx()).await })
             })
             .collect();
         let mut lengths = Vec::new();
@@ -440,49 +442,51 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn a_request_after_the_window_starts_a_new_call() {
+        let (call, seen) = recording("none");
         let batcher = Arc::new(Batcher::new(
             Duration::from_millis(5),
             Duration::from_millis(50),
             10,
+            call.clone(),
         ));
-        let (call, seen) = recording("none");
-        submit_all(&batcher, &call, ["a".to_string()]).await;
-        submit_all(&batcher, &call, ["b".to_string()]).await;
+        submit_all(&batcher, ["a".to_string()]).await;
+        submit_all(&batcher, ["b".to_string()]).await;
         assert_eq!(*lock(&seen), [vec!["a".to_string()], vec!["b".to_string()]]);
     }
 
     #[tokio::test(start_paused = true)]
     async fn a_call_failure_that_is_not_about_members_reaches_every_member_once() {
-        let batcher = Arc::new(Batcher::new(
-            Duration::from_millis(5),
-            Duration::from_millis(50),
-            10,
-        ));
         let calls = Arc::new(AtomicUsize::new(0));
         let counter = calls.clone();
         let call: BatchCall<String, String> = Arc::new(move |_, _, _| {
             counter.fetch_add(1, Ordering::SeqCst);
             Box::pin(async { Err(Error::Cancelled) })
         });
-        let results = submit_all(&batcher, &call, ["a", "b"].map(String::from)).await;
+        let batcher = Arc::new(Batcher::new(
+            Duration::from_millis(5),
+            Duration::from_millis(50),
+            10,
+            call.clone(),
+        ));
+        let results = submit_all(&batcher, ["a", "b"].map(String::from)).await;
         assert!(results.iter().all(|r| matches!(r, Err(Error::Cancelled))));
         assert_eq!(calls.load(Ordering::SeqCst), 1);
     }
 
     #[tokio::test(start_paused = true)]
     async fn a_request_cancelled_while_queued_is_never_sent() {
+        let (call, seen) = recording("none");
         let batcher = Arc::new(Batcher::new(
             Duration::from_millis(50),
             Duration::from_millis(50),
             10,
+            call.clone(),
         ));
-        let (call, seen) = recording("none");
         let cancelled = ctx();
-        let (b, c, cx) = (batcher.clone(), call.clone(), cancelled.clone());
-        let gone = tokio::spawn(async move { b.submit("m-1".into(), "gone".into(), &cx, c).await });
-        let (b, c) = (batcher.clone(), call.clone());
-        let kept =
-            tokio::spawn(async move { b.submit("m-1".into(), "kept".into(), &ctx(), c).await });
+        let (b, cx) = (batcher.clone(), cancelled.clone());
+        let gone = tokio::spawn(async move { b.submit("m-1".into(), "gone".into(), &cx).await });
+        let b = batcher.clone();
+        let kept = tokio::spawn(async move { b.submit("m-1".into(), "kept".into(), &ctx()).await });
         tokio::time::sleep(Duration::from_millis(10)).await;
         cancelled.cancel.cancel();
         assert!(matches!(gone.await.expect("task"), Err(Error::Cancelled)));
@@ -492,11 +496,6 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn a_request_arriving_while_a_call_runs_waits_for_a_call_of_its_own() {
-        let batcher: Arc<Batcher<String, (), usize>> = Arc::new(Batcher::new(
-            Duration::from_millis(5),
-            Duration::from_millis(50),
-            100,
-        ));
         let calls = Arc::new(AtomicUsize::new(0));
         let counter = calls.clone();
         // A read: every member of a call gets the number of the call that answered it.
@@ -507,15 +506,21 @@ mod tests {
                 Ok(vec![n; members.len()])
             })
         });
-        let read = |b: Arc<Batcher<String, (), usize>>, c: BatchCall<String, (), usize>| async move {
-            b.submit("m-1".into(), (), &ctx(), c).await
+        let batcher: Arc<Batcher<String, (), usize>> = Arc::new(Batcher::new(
+            Duration::from_millis(5),
+            Duration::from_millis(50),
+            100,
+            call.clone(),
+        ));
+        let read = |b: Arc<Batcher<String, (), usize>>| async move {
+            b.submit("m-1".into(), (), &ctx()).await
         };
         let first: Vec<_> = (0..20)
-            .map(|_| tokio::spawn(read(batcher.clone(), call.clone())))
+            .map(|_| tokio::spawn(read(batcher.clone())))
             .collect();
         // The first call has started (after 5 quiet ms) and runs for 20 ms: a read now must not get its answer.
         tokio::time::sleep(Duration::from_millis(10)).await;
-        let late = tokio::spawn(read(batcher.clone(), call.clone()));
+        let late = tokio::spawn(read(batcher.clone()));
         for t in first {
             assert_eq!(t.await.expect("task").expect("read"), 1);
         }
@@ -529,11 +534,6 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn requests_arriving_while_a_call_is_out_go_together_in_the_next_call() {
-        let batcher = Arc::new(Batcher::new(
-            Duration::from_millis(5),
-            Duration::from_millis(50),
-            10,
-        ));
         let seen: Seen = Arc::default();
         let (log, out, most_out) = (
             seen.clone(),
@@ -552,12 +552,18 @@ mod tests {
                 Ok(vec![(); members.len()])
             })
         });
+        let batcher = Arc::new(Batcher::new(
+            Duration::from_millis(5),
+            Duration::from_millis(50),
+            10,
+            call.clone(),
+        ));
         // One request, then one every 20 ms while its call is out: each far beyond the quiet time of the last.
         let mut tasks = Vec::new();
         for n in 0..5 {
-            let (b, c) = (batcher.clone(), call.clone());
+            let b = batcher.clone();
             tasks.push(tokio::spawn(async move {
-                b.submit("m-1".into(), format!("{n}"), &ctx(), c).await
+                b.submit("m-1".into(), format!("{n}"), &ctx()).await
             }));
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
@@ -574,11 +580,6 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn a_batch_runs_to_its_last_deadline_and_stops_only_when_every_member_is_cancelled() {
-        let batcher: Arc<Batcher<String, String, bool>> = Arc::new(Batcher::new(
-            Duration::from_millis(5),
-            Duration::from_millis(50),
-            10,
-        ));
         let got: Arc<Mutex<Vec<Instant>>> = Arc::default();
         let log = got.clone();
         // The call answers, for every member, whether it was cancelled within 100 ms.
@@ -593,15 +594,21 @@ mod tests {
                     Ok(vec![cancelled; members.len()])
                 })
             });
+        let batcher: Arc<Batcher<String, String, bool>> = Arc::new(Batcher::new(
+            Duration::from_millis(5),
+            Duration::from_millis(50),
+            10,
+            call.clone(),
+        ));
         let submit = |deadline: Duration| {
-            let (b, c) = (batcher.clone(), call.clone());
+            let b = batcher.clone();
             let ctx = CallContext {
                 deadline: Instant::now() + deadline,
                 cancel: CancellationToken::new(),
             };
             let token = ctx.cancel.clone();
             (
-                tokio::spawn(async move { b.submit("m-1".into(), "x".into(), &ctx, c).await }),
+                tokio::spawn(async move { b.submit("m-1".into(), "x".into(), &ctx).await }),
                 token,
             )
         };

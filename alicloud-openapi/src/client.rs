@@ -1,129 +1,36 @@
 //! The one client every Alibaba call goes through: it signs, sends, retries, maps errors and logs.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use serde_json::Value;
 use tokio::time::Instant;
-use tokio_util::sync::CancellationToken;
 
-use super::batch::Batcher;
-use super::credentials::{Credentials, FetchContext, ProvideCredentials};
-use super::ecs::{SHARES_PER_IMAGE, ShareAdded};
-use super::gate::Gates;
-use super::retry::Backoff;
-use super::settings::{ClientConfig, SignatureVersion, Timeouts};
-use super::sign::{self, AnonymousCall, RpcCall};
-use super::{ApiError, Endpoint, Error};
-
-/// The code with which Alibaba refuses temporary credentials past their expiry.
-const EXPIRED_TOKEN: &str = "InvalidSecurityToken.Expired";
-/// The longest `x-acs-retry-after` honoured (the official SDKs' cap).
-const MAX_RETRY_AFTER: Duration = Duration::from_secs(120);
-/// Attempts of one call at most, whatever its deadline: a fault that outlasts them is reported, not waited out.
-pub const MAX_ATTEMPTS: u32 = 8;
-/// Attempts at most when the connection cannot be made at all (refused, unknown host): that is nearly always
-/// a wrong endpoint, which waiting does not mend.
-pub const MAX_CONNECT_ATTEMPTS: u32 = 3;
-const CONNECT_BACKOFF: Backoff = Backoff {
-    base: Duration::from_millis(100),
-    cap: Duration::from_secs(1),
-};
-
-/// An Alibaba Cloud product this client calls.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Service {
-    /// Elastic Compute Service, API version 2014-05-26.
-    Ecs,
-    /// Elastic Cloud Desktop, API version 2020-09-30.
-    Ecd,
-    /// Security Token Service, API version 2015-04-01.
-    Sts,
-}
-
-impl Service {
-    /// The product code used in endpoints.
-    pub fn product(self) -> &'static str {
-        match self {
-            Service::Ecs => "ecs",
-            Service::Ecd => "ecd",
-            Service::Sts => "sts",
-        }
-    }
-
-    /// The API version.
-    pub fn version(self) -> &'static str {
-        match self {
-            Service::Ecs => "2014-05-26",
-            Service::Ecd => "2020-09-30",
-            Service::Sts => "2015-04-01",
-        }
-    }
-
-    /// Whether parameters travel in a form body rather than the query string. STS parameters include
-    /// policies and OIDC tokens, which stay out of URLs (as in Alibaba's credentials SDKs).
-    fn params_in_body(self) -> bool {
-        matches!(self, Service::Sts)
-    }
-}
-
-/// Whether a call may be repeated after an ambiguous failure.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Idempotency {
-    /// Repeating it cannot do harm.
-    Safe,
-    /// Repeating it could do it twice: retried only when the failed attempt cannot have taken effect.
-    Unsafe,
-}
-
-/// The deadline and cancellation of the operation a call belongs to.
-#[derive(Debug, Clone)]
-pub struct CallContext {
-    /// No attempt or backoff goes past this.
-    pub deadline: Instant,
-    /// Cancels waits and retries at once. A request already on the wire is given [`IN_FLIGHT_GRACE`] to
-    /// answer, so that a change the service made is not reported as not made.
-    pub cancel: CancellationToken,
-}
-
-impl CallContext {
-    /// A context of its own, ending `within` from now and cancelled by nothing: for finding out what an
-    /// interrupted or ambiguous change did, after the operation itself was cancelled or ran out of time.
-    pub fn detached(within: Duration) -> CallContext {
-        CallContext {
-            deadline: Instant::now() + within,
-            cancel: CancellationToken::new(),
-        }
-    }
-}
-
-/// How long a request already on the wire may still answer after its operation is cancelled. The service
-/// finishes a request that arrived whatever the caller does; waiting a little for its answer tells what it
-/// did, and beyond this the call reports [`Error::Interrupted`] (the outcome is unknown).
-pub const IN_FLIGHT_GRACE: Duration = Duration::from_secs(5);
-
-/// How a call authenticates.
-#[derive(Clone, Copy)]
-pub(crate) enum Auth<'a> {
-    /// Credentials from this provider, asked before every attempt (temporary ones may be refreshed between
-    /// attempts).
-    Provider(&'a dyn ProvideCredentials),
-    /// Signed with these credentials.
-    Signed(&'a Credentials),
-    /// Not signed (STS AssumeRoleWithOIDC).
-    Anonymous,
-}
-
-/// Signs, sends and retries calls; shared by the client and the credential sources that call STS.
-pub(crate) struct Transport {
-    http: reqwest::Client,
-    signature: SignatureVersion,
-    backoff: Backoff,
-    timeouts: Timeouts,
-    gates: Gates,
-}
+use crate::context::{BoxFuture, CallContext};
+use crate::credentials::{Credentials, FetchContext, ProvideCredentials};
+use crate::endpoints::{Endpoint, Service};
+use crate::error::Error;
+use crate::retry::{self, Auth, Idempotency, Renewable};
+use crate::settings::ClientConfig;
+use crate::transport::{Request, Transport};
 
 /// The Alibaba OpenAPI client. Cheap to clone; clones share one connection pool and one credentials cache.
+///
+/// ```no_run
+/// # async fn demo() -> Result<(), alicloud_openapi::Error> {
+/// use std::time::Duration;
+/// use alicloud_openapi::{
+///     CallContext, Client, Idempotency, Service, Settings, SystemEnvironment, resolve_client_config,
+/// };
+///
+/// let client = Client::new(resolve_client_config(&Settings::default(), &SystemEnvironment)?)?;
+/// let ctx = CallContext::detached(Duration::from_secs(60));
+/// let regions = client
+///     .call(Service::Ecs, "DescribeRegions", &[], Idempotency::Safe, &ctx)
+///     .await?;
+/// println!("{regions}");
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Clone)]
 pub struct Client {
     inner: Arc<Inner>,
@@ -132,360 +39,41 @@ pub struct Client {
 struct Inner {
     transport: Transport,
     config: ClientConfig,
-    share_adds: Batcher<String, String, Result<ShareAdded, Error>>,
-    share_removes: Batcher<String, String, Result<(), Error>>,
-    share_reads: Batcher<String, (), Option<Vec<String>>>,
 }
 
-/// Share operations of one image that arrive within this of each other share a call. The engine starts
-/// resource operations 3–17 ms apart when it has them all in flight (measured with the pinned CLI: 50 creates
-/// over 240 ms), and sends none while those in flight wait: a lone operation waits this long.
-const SHARE_BATCH_QUIET: Duration = Duration::from_millis(30);
-/// The longest a share operation waits for others to join its call while they keep arriving.
-const SHARE_BATCH_WINDOW: Duration = Duration::from_millis(500);
-
-fn transport_error(action: &str, endpoint: &Endpoint, err: &reqwest::Error) -> Error {
-    let mut message = err.to_string();
-    let mut source = std::error::Error::source(err);
-    while let Some(s) = source {
-        message.push_str(&format!(": {s}"));
-        source = s.source();
-    }
-    Error::Transport {
-        action: action.to_string(),
-        endpoint: endpoint.to_string(),
-        message,
-        never_sent: err.is_connect(),
-    }
+/// The client's credentials source, asked before every attempt within the call's deadline and cancellation.
+struct Source<'a> {
+    provider: &'a dyn ProvideCredentials,
+    transport: &'a Transport,
 }
 
-/// The wait a throttled answer asks for: `x-acs-retry-after`, a positive number of milliseconds, as the
-/// official SDKs read it.
-fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
-    headers
-        .get("x-acs-retry-after")?
-        .to_str()
-        .ok()?
-        .trim()
-        .parse::<u64>()
-        .ok()
-        .filter(|ms| *ms > 0)
-        .map(|ms| Duration::from_millis(ms).min(MAX_RETRY_AFTER))
-}
-
-fn api_error(status: reqwest::StatusCode, body: &[u8], retry_after: Option<Duration>) -> Error {
-    let json: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
-    let field = |names: &[&str]| {
-        names
-            .iter()
-            .find_map(|n| json.get(*n).and_then(Value::as_str))
-            .map(str::to_string)
-    };
-    match field(&["Code", "code"]) {
-        Some(code) => Error::Api(ApiError {
-            code,
-            message: field(&["Message", "message"]).unwrap_or_default(),
-            request_id: field(&["RequestId", "requestId"]),
-            http_status: status.as_u16(),
-            recommend: field(&["Recommend"]),
-            retry_after,
-        }),
-        None => Error::Api(ApiError {
-            code: format!("HTTP{}", status.as_u16()),
-            message: String::from_utf8_lossy(&body[..body.len().min(300)]).into_owned(),
-            request_id: None,
-            http_status: status.as_u16(),
-            recommend: None,
-            retry_after,
-        }),
-    }
-}
-
-impl Transport {
-    pub(crate) fn new(
-        timeouts: &Timeouts,
-        signature: SignatureVersion,
-        user_agent: &str,
-        max_calls_in_flight: usize,
-    ) -> Result<Transport, Error> {
-        let http = reqwest::Client::builder()
-            .connect_timeout(timeouts.connect)
-            .user_agent(user_agent)
-            .build()
-            .map_err(|e| Error::Config(format!("cannot build the HTTP client: {e}")))?;
-        Ok(Transport {
-            http,
-            signature,
-            backoff: Backoff::default(),
-            timeouts: *timeouts,
-            gates: Gates::new(max_calls_in_flight),
+impl Renewable for Source<'_> {
+    fn credentials<'a>(
+        &'a self,
+        ctx: &'a CallContext,
+    ) -> BoxFuture<'a, Result<Credentials, Error>> {
+        Box::pin(async move {
+            let left = ctx.deadline.saturating_duration_since(Instant::now());
+            let cx = FetchContext::new(ctx, self.transport);
+            let fetched = tokio::time::timeout(left, self.provider.provide(&cx));
+            tokio::select! {
+                biased;
+                _ = ctx.cancel.cancelled() => Err(Error::Cancelled),
+                r = fetched => match r {
+                    Err(_) => Err(Error::DeadlineExceeded { last: None }),
+                    Ok(Ok(Some(credentials))) => Ok(credentials),
+                    Ok(Ok(None)) => Err(Error::Credentials(format!(
+                        "no credentials from {}",
+                        self.provider.describe()
+                    ))),
+                    Ok(Err(err)) => Err(err),
+                },
+            }
         })
     }
 
-    /// Credentials for one attempt, within the call's deadline and cancellation.
-    async fn credentials(
-        &self,
-        provider: &dyn ProvideCredentials,
-        ctx: &CallContext,
-    ) -> Result<Credentials, Error> {
-        let left = ctx.deadline.saturating_duration_since(Instant::now());
-        let cx = FetchContext::new(ctx, self);
-        let fetched = tokio::time::timeout(left, provider.provide(&cx));
-        tokio::select! {
-            biased;
-            _ = ctx.cancel.cancelled() => Err(Error::Cancelled),
-            r = fetched => match r {
-                Err(_) => Err(Error::DeadlineExceeded { last: None }),
-                Ok(Ok(Some(credentials))) => Ok(credentials),
-                Ok(Ok(None)) => Err(Error::Credentials(format!(
-                    "no credentials from {}",
-                    provider.describe()
-                ))),
-                Ok(Err(err)) => Err(err),
-            },
-        }
-    }
-
-    /// Calls `action` with `params`, retrying what can be retried, at most `MAX_ATTEMPTS` times, never past
-    /// `ctx`'s deadline nor, when set, the retry time cap. A connection that cannot be made at all gets only
-    /// a few quick retries.
-    #[allow(clippy::too_many_arguments)]
-    pub(crate) async fn call(
-        &self,
-        endpoint: &Endpoint,
-        service: Service,
-        action: &str,
-        params: &[(String, String)],
-        auth: Auth<'_>,
-        idempotency: Idempotency,
-        ctx: &CallContext,
-    ) -> Result<Value, Error> {
-        let started = Instant::now();
-        let gate = self.gates.gate(&endpoint.to_string());
-        let mut attempt = 0u32;
-        let mut connect_failures = 0u32;
-        let mut renewed = false;
-        // The last failed attempt that may have been applied: once one may have been, a later cancel or
-        // deadline must not be reported as a call that changed nothing.
-        let mut maybe_applied: Option<Error> = None;
-        let stopped = |err: Error, maybe_applied: &Option<Error>| match (err, maybe_applied) {
-            (Error::Cancelled, Some(applied)) => applied.clone(),
-            (Error::DeadlineExceeded { last: None }, Some(applied)) => Error::DeadlineExceeded {
-                last: Some(Box::new(applied.clone())),
-            },
-            (err, _) => err,
-        };
-        loop {
-            attempt += 1;
-            let fetched;
-            let credentials = match auth {
-                Auth::Provider(provider) => {
-                    fetched = self
-                        .credentials(provider, ctx)
-                        .await
-                        .map_err(|e| stopped(e, &maybe_applied))?;
-                    Some(&fetched)
-                }
-                Auth::Signed(credentials) => Some(credentials),
-                Auth::Anonymous => None,
-            };
-            let slot = gate
-                .enter(ctx)
-                .await
-                .map_err(|e| stopped(e, &maybe_applied))?;
-            let left = ctx.deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                return Err(stopped(
-                    Error::DeadlineExceeded { last: None },
-                    &maybe_applied,
-                ));
-            }
-            let sent = tokio::time::timeout(
-                left.min(self.timeouts.attempt),
-                self.send(endpoint, service, action, params, credentials),
-            );
-            tokio::pin!(sent);
-            let no_answer = || Error::Transport {
-                action: action.to_string(),
-                endpoint: endpoint.to_string(),
-                message: "no answer in time".into(),
-                never_sent: false,
-            };
-            let result = tokio::select! {
-                biased;
-                r = &mut sent => r.unwrap_or_else(|_| Err(no_answer())),
-                // The request may be on the wire, and the service finishes what arrived: its answer, if it
-                // comes soon, says what happened; else the outcome is unknown, never "not done".
-                _ = ctx.cancel.cancelled() => match tokio::time::timeout(IN_FLIGHT_GRACE, &mut sent).await {
-                    Ok(r) => r.unwrap_or_else(|_| Err(no_answer())),
-                    Err(_) => Err(Error::Interrupted {
-                        action: action.to_string(),
-                        endpoint: endpoint.to_string(),
-                    }),
-                },
-            };
-            drop(slot);
-            let err = match result {
-                Ok(body) => {
-                    tracing::debug!(action, attempt, "call succeeded");
-                    return Ok(body);
-                }
-                Err(err) => err,
-            };
-            // Temporary credentials the service already calls expired (its clock is ahead of ours): the call
-            // was refused, not run, so it is repeated once with new ones.
-            if let (Auth::Provider(provider), Some(used), false) = (auth, credentials, renewed)
-                && err.has_code(&[EXPIRED_TOKEN])
-            {
-                renewed = true;
-                provider.expired(used);
-                continue;
-            }
-            if err.may_have_taken_effect() {
-                maybe_applied = Some(err.clone());
-            }
-            let retry = err.is_retryable()
-                && (idempotency == Idempotency::Safe || !err.may_have_taken_effect());
-            if !retry {
-                tracing::debug!(action, attempt, error = %err, "call failed");
-                return Err(err);
-            }
-            if ctx.cancel.is_cancelled() {
-                return Err(maybe_applied.unwrap_or(Error::Cancelled));
-            }
-            let backoff = if err.is_connect_failure() {
-                connect_failures += 1;
-                CONNECT_BACKOFF
-            } else {
-                self.backoff
-            };
-            if attempt >= MAX_ATTEMPTS || connect_failures >= MAX_CONNECT_ATTEMPTS {
-                return Err(Error::GaveUp {
-                    attempts: attempt,
-                    last: Box::new(err),
-                });
-            }
-            let jitter = backoff.delay(attempt, rand::random::<f64>());
-            // A wait the service asked for is a floor, never shortened by jitter.
-            let delay = match &err {
-                Error::Api(api) => api.retry_after.map_or(jitter, |w| w.max(jitter)),
-                _ => jitter,
-            };
-            if self
-                .timeouts
-                .max_retry
-                .is_some_and(|cap| started.elapsed() + delay > cap)
-            {
-                return Err(Error::GaveUp {
-                    attempts: attempt,
-                    last: Box::new(err),
-                });
-            }
-            if Instant::now() + delay >= ctx.deadline {
-                return Err(Error::DeadlineExceeded {
-                    last: Some(Box::new(err)),
-                });
-            }
-            if err.is_throttling() {
-                // Everyone calling this endpoint waits too: the service asked the caller, not the call.
-                gate.pause_until(Instant::now() + delay);
-            }
-            tracing::info!(action, attempt, error = %err, delay_ms = delay.as_millis() as u64, "retrying");
-            tokio::select! {
-                biased;
-                _ = ctx.cancel.cancelled() => return Err(maybe_applied.unwrap_or(Error::Cancelled)),
-                _ = tokio::time::sleep(delay) => {}
-            }
-        }
-    }
-
-    /// One attempt, signed with `credentials` or, without them, anonymous.
-    async fn send(
-        &self,
-        endpoint: &Endpoint,
-        service: Service,
-        action: &str,
-        params: &[(String, String)],
-        credentials: Option<&Credentials>,
-    ) -> Result<Value, Error> {
-        let nonce = uuid::Uuid::new_v4().simple().to_string();
-        let timestamp = chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string();
-        let host = endpoint.host();
-        let anonymous = AnonymousCall {
-            method: "POST",
-            host: &host,
-            action,
-            version: service.version(),
-            timestamp: &timestamp,
-            nonce: &nonce,
-        };
-        let signed = credentials.map(|c| RpcCall {
-            method: "POST",
-            host: &host,
-            action,
-            version: service.version(),
-            timestamp: &timestamp,
-            nonce: &nonce,
-            access_key_id: &c.access_key_id,
-            secret: &c.access_key_secret,
-            security_token: c.security_token.as_deref(),
-        });
-        const FORM: &str = "application/x-www-form-urlencoded";
-        let request = match self.signature {
-            SignatureVersion::V3 => {
-                let (query, body): (&[(String, String)], String) = if service.params_in_body() {
-                    (&[], sign::canonical_query(params))
-                } else {
-                    (params, String::new())
-                };
-                let mut url = endpoint.url().clone();
-                url.set_query(
-                    Some(&sign::canonical_query(query))
-                        .filter(|q| !q.is_empty())
-                        .map(String::as_str),
-                );
-                let headers = match &signed {
-                    Some(call) => call.v3_headers_with_body(query, body.as_bytes()),
-                    None => anonymous.v3_headers(body.as_bytes()),
-                };
-                let mut req = self.http.post(url);
-                // reqwest derives Host from the URL, exactly as signed.
-                for (name, value) in headers.iter().filter(|(n, _)| n != "host") {
-                    req = req.header(name, value);
-                }
-                if body.is_empty() {
-                    req
-                } else {
-                    req.header("content-type", FORM).body(body)
-                }
-            }
-            SignatureVersion::V1 => {
-                let all = match &signed {
-                    Some(call) => call.v1_params(params),
-                    None => anonymous.v1_params(params),
-                };
-                self.http
-                    .post(endpoint.url().clone())
-                    .header("content-type", FORM)
-                    .body(sign::canonical_query(&all))
-            }
-        };
-        let response = request
-            .send()
-            .await
-            .map_err(|e| transport_error(action, endpoint, &e))?;
-        let status = response.status();
-        let wait = retry_after(response.headers());
-        let body = response
-            .bytes()
-            .await
-            .map_err(|e| transport_error(action, endpoint, &e))?;
-        if status.is_success() {
-            serde_json::from_slice(&body)
-                .map_err(|e| Error::InvalidResponse(format!("{action}: {e}")))
-        } else {
-            Err(api_error(status, &body, wait))
-        }
+    fn expired(&self, rejected: &Credentials) {
+        self.provider.expired(rejected);
     }
 }
 
@@ -500,28 +88,13 @@ impl Client {
             config.max_calls_in_flight,
         )?;
         Ok(Client {
-            inner: Arc::new(Inner {
-                transport,
-                config,
-                share_adds: Batcher::new(SHARE_BATCH_QUIET, SHARE_BATCH_WINDOW, SHARES_PER_IMAGE),
-                share_removes: Batcher::new(
-                    SHARE_BATCH_QUIET,
-                    SHARE_BATCH_WINDOW,
-                    SHARES_PER_IMAGE,
-                ),
-                share_reads: Batcher::new(SHARE_BATCH_QUIET, SHARE_BATCH_WINDOW, usize::MAX),
-            }),
+            inner: Arc::new(Inner { transport, config }),
         })
     }
 
     /// The region calls are made in.
     pub fn region(&self) -> &str {
         &self.inner.config.region
-    }
-
-    /// Where the client's credentials come from (never a secret).
-    pub fn credentials_source(&self) -> String {
-        self.inner.config.credentials.describe()
     }
 
     /// The endpoint calls to `service` go to.
@@ -533,34 +106,10 @@ impl Client {
         }
     }
 
-    pub(crate) fn transport(&self) -> &Transport {
-        &self.inner.transport
-    }
-
-    pub(crate) fn share_adds(&self) -> &Batcher<String, String, Result<ShareAdded, Error>> {
-        &self.inner.share_adds
-    }
-
-    pub(crate) fn share_removes(&self) -> &Batcher<String, String, Result<(), Error>> {
-        &self.inner.share_removes
-    }
-
-    pub(crate) fn share_reads(&self) -> &Batcher<String, (), Option<Vec<String>>> {
-        &self.inner.share_reads
-    }
-
-    /// The client's credentials, as the next call would sign with them (fetched or refreshed if needed).
-    pub async fn credentials(&self, ctx: &CallContext) -> Result<Credentials, Error> {
-        self.inner
-            .transport
-            .credentials(self.inner.config.credentials.as_ref(), ctx)
-            .await
-    }
-
-    /// Calls `action` with `params`, retrying what can be retried, at most `MAX_ATTEMPTS` times and never
-    /// past `ctx`'s deadline (nor the configured retry cap). A connection that cannot be made at all gets
-    /// only a few quick retries. Credentials are asked for before every attempt, so temporary ones are
-    /// refreshed during long operations.
+    /// Calls `action` with `params`, retrying what can be retried, a few times at most and never past `ctx`'s
+    /// deadline (nor the configured retry cap). A connection that cannot be made at all gets only a few quick
+    /// retries. Credentials are asked for before every attempt, so temporary ones are refreshed during long
+    /// operations.
     pub async fn call(
         &self,
         service: Service,
@@ -569,18 +118,24 @@ impl Client {
         idempotency: Idempotency,
         ctx: &CallContext,
     ) -> Result<Value, Error> {
-        self.inner
-            .transport
-            .call(
-                self.endpoint(service),
-                service,
-                action,
-                params,
-                Auth::Provider(self.inner.config.credentials.as_ref()),
-                idempotency,
-                ctx,
-            )
-            .await
+        let request = Request {
+            endpoint: self.endpoint(service),
+            service,
+            action,
+            params,
+        };
+        let source = Source {
+            provider: self.inner.config.credentials.as_ref(),
+            transport: &self.inner.transport,
+        };
+        retry::call(
+            &self.inner.transport,
+            &request,
+            Auth::Renewable(&source),
+            idempotency,
+            ctx,
+        )
+        .await
     }
 }
 
@@ -593,45 +148,19 @@ pub(crate) fn flatten(key: &str, values: &[String]) -> Vec<(String, String)> {
         .collect()
 }
 
+/// A text field of an answer.
+pub(crate) fn string_field(body: &Value, key: &str, action: &str) -> Result<String, Error> {
+    body[key]
+        .as_str()
+        .map(str::to_string)
+        .ok_or_else(|| Error::InvalidResponse(format!("{action} answered without {key}: {body}")))
+}
+
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::*;
-
-    #[test]
-    fn error_envelope_is_parsed() {
-        let body = br#"{"RequestId":"R-1","HostId":"ecs.cn-hangzhou.aliyuncs.com","Code":"InvalidImageId.NotFound","Message":"The specified image does not exist.","Recommend":"https://api.aliyun.com/troubleshoot?q=InvalidImageId.NotFound"}"#;
-        let Error::Api(e) = api_error(reqwest::StatusCode::NOT_FOUND, body, None) else {
-            panic!("not an API error")
-        };
-        assert_eq!(e.code, "InvalidImageId.NotFound");
-        assert_eq!(e.request_id.as_deref(), Some("R-1"));
-        assert_eq!(e.http_status, 404);
-        assert!(e.recommend.is_some());
-        let Error::Api(e) = api_error(
-            reqwest::StatusCode::BAD_GATEWAY,
-            b"<html>bad gateway</html>",
-            None,
-        ) else {
-            panic!()
-        };
-        assert_eq!((e.code.as_str(), e.http_status), ("HTTP502", 502));
-    }
-
-    #[test]
-    fn retry_after_is_read_in_milliseconds_and_capped() {
-        let mut headers = reqwest::header::HeaderMap::new();
-        assert_eq!(retry_after(&headers), None);
-        for (value, expected) in [
-            ("1500", Some(Duration::from_millis(1500))),
-            ("0", None),
-            ("-5", None),
-            ("soon", None),
-            ("999999999", Some(MAX_RETRY_AFTER)),
-        ] {
-            headers.insert("x-acs-retry-after", value.parse().expect("a header value"));
-            assert_eq!(retry_after(&headers), expected, "{value}");
-        }
-    }
 
     mod live {
         use std::sync::atomic::{AtomicUsize, Ordering};
@@ -640,10 +169,11 @@ mod tests {
 
         use super::*;
         use crate::credentials::testing::{ManualClock, Recorded, Reply, Server, sts_answer};
-        use crate::{
-            AssumeRoleInputs, ConfigInputs, MapEnvironment, resolve_client_config,
-            resolve_client_config_with_clock,
-        };
+        use crate::credentials::{AssumeRoleSettings, CredentialSettings};
+        use crate::environment::MapEnvironment;
+        use crate::retry::MAX_ATTEMPTS;
+        use crate::settings::{Settings, resolve_client_config, resolve_client_config_with_clock};
+        use crate::transport::IN_FLIGHT_GRACE;
 
         fn ctx(seconds: u64) -> CallContext {
             CallContext {
@@ -668,18 +198,21 @@ mod tests {
             (server, issued)
         }
 
-        fn role_inputs(server: &Server) -> ConfigInputs {
-            ConfigInputs {
+        fn role_inputs(server: &Server) -> Settings {
+            Settings {
                 region: Some("cn-hangzhou".into()),
-                access_key: Some("AKBASE".into()),
-                secret_key: Some("base-secret".into()),
-                endpoint_ecd: Some(server.url.clone()),
-                endpoint_sts: Some(server.url.clone()),
-                assume_role: Some(AssumeRoleInputs {
-                    role_arn: "acs:ram::1:role/deployer".into(),
-                    session_expiration: Some(900),
+                credentials: CredentialSettings {
+                    access_key_id: Some("AKBASE".into()),
+                    access_key_secret: Some("base-secret".into()),
+                    assume_role: Some(AssumeRoleSettings {
+                        role_arn: "acs:ram::1:role/deployer".into(),
+                        duration_seconds: Some(900),
+                        ..Default::default()
+                    }),
                     ..Default::default()
-                }),
+                },
+                ecd_endpoint: Some(server.url.clone()),
+                sts_endpoint: Some(server.url.clone()),
                 ..Default::default()
             }
         }
@@ -774,12 +307,15 @@ mod tests {
             assert_eq!(ecd_tokens(&server).len(), 20);
         }
 
-        fn plain_inputs(server: &Server) -> ConfigInputs {
-            ConfigInputs {
+        fn plain_inputs(server: &Server) -> Settings {
+            Settings {
                 region: Some("cn-hangzhou".into()),
-                access_key: Some("AK".into()),
-                secret_key: Some("S".into()),
-                endpoint_ecs: Some(server.url.clone()),
+                credentials: CredentialSettings {
+                    access_key_id: Some("AK".into()),
+                    access_key_secret: Some("S".into()),
+                    ..Default::default()
+                },
+                ecs_endpoint: Some(server.url.clone()),
                 ..Default::default()
             }
         }
@@ -790,8 +326,8 @@ mod tests {
                 Reply::json(503, r#"{"Code":"ServiceUnavailable","Message":"busy"}"#)
             })
             .await;
-            let inputs = ConfigInputs {
-                max_retry_timeout: Some(1),
+            let inputs = Settings {
+                max_retry_seconds: Some(1),
                 ..plain_inputs(&server)
             };
             let client =
@@ -823,9 +359,9 @@ mod tests {
                 Reply::json(200, r#"{"RequestId":"R"}"#).after(Duration::from_secs(5))
             })
             .await;
-            let inputs = ConfigInputs {
-                client_read_timeout: Some(200),
-                client_connect_timeout: Some(500),
+            let inputs = Settings {
+                read_timeout_ms: Some(200),
+                connect_timeout_ms: Some(500),
                 ..plain_inputs(&server)
             };
             let config = resolve_client_config(&inputs, &MapEnvironment::default()).unwrap();

@@ -3,9 +3,11 @@
 use chrono::{DateTime, NaiveDateTime, Utc};
 use serde_json::Value;
 
-use super::client::flatten;
-use super::ecs::string_field;
-use super::{CallContext, Client, Error, Idempotency, Service};
+use crate::client::{Client, flatten, string_field};
+use crate::context::CallContext;
+use crate::endpoints::Service;
+use crate::error::Error;
+use crate::retry::Idempotency;
 
 /// One ECD image as DescribeImages reports it.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -2,10 +2,52 @@
 
 use std::fmt;
 
-use super::Error;
-use super::client::Service;
+use crate::error::Error;
 
-/// The scheme of endpoints given as a bare `host` or `host:port` (the provider's `protocol`).
+/// An Alibaba Cloud product this client calls.
+///
+/// ```
+/// use alicloud_openapi::Service;
+///
+/// assert_eq!((Service::Ecs.product(), Service::Ecs.version()), ("ecs", "2014-05-26"));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Service {
+    /// Elastic Compute Service, API version 2014-05-26.
+    Ecs,
+    /// Elastic Cloud Desktop, API version 2020-09-30.
+    Ecd,
+    /// Security Token Service, API version 2015-04-01.
+    Sts,
+}
+
+impl Service {
+    /// The product code used in endpoints.
+    pub fn product(self) -> &'static str {
+        match self {
+            Service::Ecs => "ecs",
+            Service::Ecd => "ecd",
+            Service::Sts => "sts",
+        }
+    }
+
+    /// The API version.
+    pub fn version(self) -> &'static str {
+        match self {
+            Service::Ecs => "2014-05-26",
+            Service::Ecd => "2020-09-30",
+            Service::Sts => "2015-04-01",
+        }
+    }
+
+    /// Whether parameters travel in a form body rather than the query string. STS parameters include
+    /// policies and OIDC tokens, which stay out of URLs (as in Alibaba's credentials SDKs).
+    pub(crate) fn params_in_body(self) -> bool {
+        matches!(self, Service::Sts)
+    }
+}
+
+/// The scheme of endpoints given as a bare `host` or `host:port` (the `protocol` setting).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Protocol {
     /// `https` (the default).

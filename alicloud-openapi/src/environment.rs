@@ -92,3 +92,70 @@ impl Environment for MapEnvironment {
         Arc::new(self.clone())
     }
 }
+
+/// A setting of [`Settings`](crate::Settings), as messages name it. An application that reads its own
+/// configuration names each setting in its own words with [`Settings::setting_names`](crate::Settings).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Setting {
+    /// [`Settings::region`](crate::Settings::region).
+    Region,
+    /// [`CredentialSettings::access_key_id`](crate::credentials::CredentialSettings::access_key_id).
+    AccessKeyId,
+    /// [`CredentialSettings::access_key_secret`](crate::credentials::CredentialSettings::access_key_secret).
+    AccessKeySecret,
+    /// [`CredentialSettings::security_token`](crate::credentials::CredentialSettings::security_token).
+    SecurityToken,
+    /// [`CredentialSettings::profile`](crate::credentials::CredentialSettings::profile).
+    Profile,
+    /// [`CredentialSettings::shared_credentials_file`](crate::credentials::CredentialSettings::shared_credentials_file).
+    SharedCredentialsFile,
+    /// [`CredentialSettings::assume_role`](crate::credentials::CredentialSettings::assume_role).
+    AssumeRole,
+    /// [`CredentialSettings::assume_role_with_oidc`](crate::credentials::CredentialSettings::assume_role_with_oidc).
+    AssumeRoleWithOidc,
+    /// [`CredentialSettings::ecs_role_name`](crate::credentials::CredentialSettings::ecs_role_name).
+    EcsRoleName,
+    /// [`CredentialSettings::credentials_uri`](crate::credentials::CredentialSettings::credentials_uri).
+    CredentialsUri,
+    /// [`Settings::connect_timeout_ms`](crate::Settings::connect_timeout_ms).
+    ConnectTimeout,
+    /// [`Settings::read_timeout_ms`](crate::Settings::read_timeout_ms).
+    ReadTimeout,
+    /// [`Settings::max_calls_in_flight`](crate::Settings::max_calls_in_flight).
+    MaxCallsInFlight,
+}
+
+impl Setting {
+    /// The name of the field that holds it, e.g. `access_key_id`: how messages name it by default.
+    ///
+    /// ```
+    /// use alicloud_openapi::Setting;
+    ///
+    /// assert_eq!(Setting::AccessKeyId.field(), "access_key_id");
+    /// ```
+    pub fn field(self) -> &'static str {
+        match self {
+            Setting::Region => "region",
+            Setting::AccessKeyId => "access_key_id",
+            Setting::AccessKeySecret => "access_key_secret",
+            Setting::SecurityToken => "security_token",
+            Setting::Profile => "profile",
+            Setting::SharedCredentialsFile => "shared_credentials_file",
+            Setting::AssumeRole => "assume_role",
+            Setting::AssumeRoleWithOidc => "assume_role_with_oidc",
+            Setting::EcsRoleName => "ecs_role_name",
+            Setting::CredentialsUri => "credentials_uri",
+            Setting::ConnectTimeout => "connect_timeout_ms",
+            Setting::ReadTimeout => "read_timeout_ms",
+            Setting::MaxCallsInFlight => "max_calls_in_flight",
+        }
+    }
+}
+
+/// How messages name settings: [`Setting::field`] unless the application says otherwise.
+pub type SettingNames = fn(Setting) -> String;
+
+/// [`Setting::field`], as a [`SettingNames`].
+pub fn field_names(setting: Setting) -> String {
+    setting.field().to_string()
+}

@@ -7,7 +7,8 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::{Semaphore, SemaphorePermit};
 use tokio::time::Instant;
 
-use crate::{CallContext, Error};
+use crate::context::CallContext;
+use crate::error::Error;
 
 /// The calls in flight to one endpoint, and its throttling pause.
 pub(crate) struct Gate {

@@ -1,179 +1,99 @@
-//! Everything Configure needs, resolved once and without network access: region, where credentials come
+//! Everything a client needs, resolved once and without network access: region, where credentials come
 //! from, endpoints, signing and timeouts.
 
+use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::credentials::{self, Clock, LoadContext, ProfileLoader, ProvideCredentials};
-use super::endpoints::Protocol;
-use super::sts::StsEndpoints;
-use super::{Endpoint, Environment, Error, Service};
+use crate::credentials::sts::StsEndpoints;
+use crate::credentials::{
+    self, Clock, CredentialSettings, LoadContext, ProfileLoader, ProvideCredentials,
+};
+use crate::endpoints::{Endpoint, Protocol, Service};
+use crate::environment::{Environment, Setting, SettingNames, field_names};
+use crate::error::Error;
+use crate::transport::{SignatureVersion, Timeouts};
 
-/// What the provider's configuration says (each may be unset).
-#[derive(Clone, Default)]
-pub struct ConfigInputs {
-    /// `region`.
+/// What the caller says; each setting may be unset, and then comes from the environment, the profile files
+/// or a default.
+///
+/// ```
+/// use alicloud_openapi::{MapEnvironment, Settings, resolve_client_config};
+///
+/// let settings = Settings {
+///     region: Some("cn-hangzhou".into()),
+///     ..Default::default()
+/// };
+/// let env = MapEnvironment::with_vars(&[
+///     ("ALIBABA_CLOUD_ACCESS_KEY_ID", "LTAI5tExample"),
+///     ("ALIBABA_CLOUD_ACCESS_KEY_SECRET", "example-secret"),
+/// ]);
+/// let config = resolve_client_config(&settings, &env)?;
+/// assert_eq!(config.ecs_endpoint.to_string(), "https://ecs.cn-hangzhou.aliyuncs.com");
+/// # Ok::<(), alicloud_openapi::Error>(())
+/// ```
+#[derive(Clone)]
+pub struct Settings {
+    /// Region id, e.g. `cn-hangzhou`; else `ALIBABA_CLOUD_REGION_ID`, `ALICLOUD_REGION`, or the profile's.
     pub region: Option<String>,
-    /// `accessKey`.
-    pub access_key: Option<String>,
-    /// `secretKey`.
-    pub secret_key: Option<String>,
-    /// `securityToken`.
-    pub security_token: Option<String>,
-    /// `profile`.
-    pub profile: Option<String>,
-    /// `endpoints.ecs`.
-    pub endpoint_ecs: Option<String>,
-    /// `endpoints.ecd`.
-    pub endpoint_ecd: Option<String>,
+    /// Credentials of the caller's own, tried first.
+    pub credentials: CredentialSettings,
+    /// ECS endpoint; else `ALICLOUD_ENDPOINT_ECS`, `ALIBABA_CLOUD_ENDPOINT_ECS`, else the regional one.
+    pub ecs_endpoint: Option<String>,
+    /// ECD endpoint, likewise.
+    pub ecd_endpoint: Option<String>,
+    /// STS endpoint, likewise, else by `ALIBABA_CLOUD_STS_REGION`, else the central one.
+    pub sts_endpoint: Option<String>,
+    /// `HTTP` or `HTTPS`: the scheme of endpoints given as a bare host or `host:port`.
+    pub protocol: Option<String>,
     /// The application calling, as `name/version`, put before this crate's own User-Agent.
     pub application: Option<String>,
-    /// `sharedCredentialsFile`: the `~/.aliyun/config.json`-style profile file to read.
-    pub shared_credentials_file: Option<String>,
-    /// `assumeRole`: a RAM role assumed on top of whatever base credentials the chain found.
-    pub assume_role: Option<AssumeRoleInputs>,
-    /// `assumeRoleWithOidc`: a RAM role assumed with an OIDC token (anonymous STS call).
-    pub assume_role_with_oidc: Option<OidcRoleInputs>,
-    /// `ecsRoleName`: the ECS instance RAM role to take credentials from (metadata service).
-    pub ecs_role_name: Option<String>,
-    /// `credentialsUri`: a URL that answers credentials as JSON (`Code: "Success"`).
-    pub credentials_uri: Option<String>,
-    /// `endpoints.sts`.
-    pub endpoint_sts: Option<String>,
-    /// `protocol`: `HTTP` or `HTTPS`, the scheme for endpoints given as a bare host or `host:port`.
-    pub protocol: Option<String>,
-    /// `maxRetryTimeout` in seconds: an upper bound on the time one call spends retrying.
-    pub max_retry_timeout: Option<u64>,
-    /// `clientReadTimeout` in milliseconds: how long one attempt waits for its answer.
-    pub client_read_timeout: Option<u64>,
-    /// `clientConnectTimeout` in milliseconds: how long one attempt waits for the connection.
-    pub client_connect_timeout: Option<u64>,
-    /// `maxCallsInFlight`: calls in flight to one endpoint at most (default 10).
+    /// An upper bound, in seconds, on the time one call spends retrying.
+    pub max_retry_seconds: Option<u64>,
+    /// How long one attempt waits for its answer, in milliseconds.
+    pub read_timeout_ms: Option<u64>,
+    /// How long one attempt waits for the connection, in milliseconds.
+    pub connect_timeout_ms: Option<u64>,
+    /// Calls in flight to one endpoint at most (default 10).
     pub max_calls_in_flight: Option<usize>,
+    /// How messages name these settings; by default, by their field names.
+    pub setting_names: SettingNames,
 }
 
-/// `assumeRole`, named as in the bridged provider's configuration.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct AssumeRoleInputs {
-    /// `roleArn`.
-    pub role_arn: String,
-    /// `sessionName`.
-    pub session_name: Option<String>,
-    /// `policy`: a policy document that narrows the role's permissions.
-    pub policy: Option<String>,
-    /// `sessionExpiration` in seconds (900..=43200).
-    pub session_expiration: Option<u64>,
-    /// `externalId`.
-    pub external_id: Option<String>,
-}
-
-/// `assumeRoleWithOidc`, named as in the bridged provider's configuration.
-#[derive(Clone, Default, PartialEq, Eq)]
-pub struct OidcRoleInputs {
-    /// `roleArn`.
-    pub role_arn: String,
-    /// `oidcProviderArn`.
-    pub oidc_provider_arn: String,
-    /// `oidcToken`: the token itself (a secret).
-    pub oidc_token: Option<String>,
-    /// `oidcTokenFile`: a file holding the token, read at each refresh.
-    pub oidc_token_file: Option<String>,
-    /// `roleSessionName`.
-    pub role_session_name: Option<String>,
-    /// `policy`.
-    pub policy: Option<String>,
-    /// `durationSeconds`.
-    pub duration_seconds: Option<u64>,
-}
-
-impl std::fmt::Debug for OidcRoleInputs {
-    // The OIDC token is a secret.
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("OidcRoleInputs")
-            .field("role_arn", &self.role_arn)
-            .field("oidc_provider_arn", &self.oidc_provider_arn)
-            .field(
-                "oidc_token",
-                &self.oidc_token.as_ref().map(|_| "<redacted>"),
-            )
-            .field("oidc_token_file", &self.oidc_token_file)
-            .field("role_session_name", &self.role_session_name)
-            .field("policy", &self.policy)
-            .field("duration_seconds", &self.duration_seconds)
-            .finish()
-    }
-}
-
-impl std::fmt::Debug for ConfigInputs {
-    // Secrets and tokens never reach logs.
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ConfigInputs")
-            .field("region", &self.region)
-            .field("access_key", &self.access_key)
-            .field(
-                "secret_key",
-                &self.secret_key.as_ref().map(|_| "<redacted>"),
-            )
-            .field(
-                "security_token",
-                &self.security_token.as_ref().map(|_| "<redacted>"),
-            )
-            .field("profile", &self.profile)
-            .field(
-                "assume_role",
-                &self.assume_role.as_ref().map(|r| &r.role_arn),
-            )
-            .field(
-                "assume_role_with_oidc",
-                &self.assume_role_with_oidc.as_ref().map(|r| &r.role_arn),
-            )
-            .field("ecs_role_name", &self.ecs_role_name)
-            .field("shared_credentials_file", &self.shared_credentials_file)
-            // A credentials URI may carry a token in its query.
-            .field(
-                "credentials_uri",
-                &self.credentials_uri.as_ref().map(|_| "<set>"),
-            )
-            .field("endpoint_ecs", &self.endpoint_ecs)
-            .field("endpoint_ecd", &self.endpoint_ecd)
-            .field("endpoint_sts", &self.endpoint_sts)
-            .field("protocol", &self.protocol)
-            .field("max_retry_timeout", &self.max_retry_timeout)
-            .field("client_read_timeout", &self.client_read_timeout)
-            .field("client_connect_timeout", &self.client_connect_timeout)
-            .finish_non_exhaustive()
-    }
-}
-
-/// Which signature scheme requests use.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum SignatureVersion {
-    /// `ACS3-HMAC-SHA256` (the default, as in Alibaba's current SDKs).
-    #[default]
-    V3,
-    /// RPC `HMAC-SHA1`.
-    V1,
-}
-
-/// How long the client waits.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Timeouts {
-    /// For a connection (`clientConnectTimeout`; default 5 s).
-    pub connect: Duration,
-    /// For one attempt's answer (`clientReadTimeout`; default 30 s), never beyond the operation's deadline.
-    pub attempt: Duration,
-    /// No retry starts later than this after the call began (`maxRetryTimeout`); unset, the operation's
-    /// deadline and the attempt cap bound retries.
-    pub max_retry: Option<Duration>,
-}
-
-impl Default for Timeouts {
+impl Default for Settings {
     fn default() -> Self {
-        Timeouts {
-            connect: Duration::from_secs(5),
-            attempt: Duration::from_secs(30),
-            max_retry: None,
+        Settings {
+            region: None,
+            credentials: CredentialSettings::default(),
+            ecs_endpoint: None,
+            ecd_endpoint: None,
+            sts_endpoint: None,
+            protocol: None,
+            application: None,
+            max_retry_seconds: None,
+            read_timeout_ms: None,
+            connect_timeout_ms: None,
+            max_calls_in_flight: None,
+            setting_names: field_names,
         }
+    }
+}
+
+impl fmt::Debug for Settings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Settings")
+            .field("region", &self.region)
+            .field("credentials", &self.credentials)
+            .field("ecs_endpoint", &self.ecs_endpoint)
+            .field("ecd_endpoint", &self.ecd_endpoint)
+            .field("sts_endpoint", &self.sts_endpoint)
+            .field("protocol", &self.protocol)
+            .field("application", &self.application)
+            .field("max_retry_seconds", &self.max_retry_seconds)
+            .field("read_timeout_ms", &self.read_timeout_ms)
+            .field("connect_timeout_ms", &self.connect_timeout_ms)
+            .field("max_calls_in_flight", &self.max_calls_in_flight)
+            .finish_non_exhaustive()
     }
 }
 
@@ -189,7 +109,7 @@ pub struct ClientConfig {
     pub ecs_endpoint: Endpoint,
     /// ECD endpoint.
     pub ecd_endpoint: Endpoint,
-    /// STS endpoint, for [`Client::assume_role`](crate::Client::assume_role) and the like.
+    /// STS endpoint.
     pub sts_endpoint: Endpoint,
     /// Signature scheme.
     pub signature: SignatureVersion,
@@ -204,8 +124,8 @@ pub struct ClientConfig {
 /// Calls in flight to one endpoint at most, unless configured.
 pub const DEFAULT_MAX_CALLS_IN_FLIGHT: usize = 10;
 
-impl std::fmt::Debug for ClientConfig {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+impl fmt::Debug for ClientConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ClientConfig")
             .field("region", &self.region)
             .field("credentials", &self.credentials.describe())
@@ -258,13 +178,13 @@ fn endpoint(
         .unwrap_or_else(|| Endpoint::regional_with(service, region, protocol)))
 }
 
-fn profile_loader(inputs: &ConfigInputs) -> ProfileLoader {
-    ProfileLoader::default_position(inputs)
+fn profile_loader(inputs: &Settings) -> ProfileLoader {
+    ProfileLoader::default_position(&inputs.credentials)
 }
 
 /// The region: the configured one, else `ALIBABA_CLOUD_REGION_ID`, `ALICLOUD_REGION`, else the profile's
 /// `region_id`.
-pub fn resolve_region(inputs: &ConfigInputs, env: &dyn Environment) -> Option<String> {
+pub fn resolve_region(inputs: &Settings, env: &dyn Environment) -> Option<String> {
     inputs
         .region
         .clone()
@@ -287,7 +207,7 @@ fn user_agent(application: Option<&str>) -> String {
     }
 }
 
-fn millis(value: Option<u64>, name: &str, default: Duration) -> Result<Duration, Error> {
+fn millis(value: Option<u64>, name: String, default: Duration) -> Result<Duration, Error> {
     match value {
         None => Ok(default),
         Some(0) => Err(Error::Config(format!(
@@ -297,49 +217,46 @@ fn millis(value: Option<u64>, name: &str, default: Duration) -> Result<Duration,
     }
 }
 
-fn timeouts(inputs: &ConfigInputs) -> Result<Timeouts, Error> {
+fn timeouts(inputs: &Settings) -> Result<Timeouts, Error> {
     let default = Timeouts::default();
     Ok(Timeouts {
         connect: millis(
-            inputs.client_connect_timeout,
-            "clientConnectTimeout",
+            inputs.connect_timeout_ms,
+            (inputs.setting_names)(Setting::ConnectTimeout),
             default.connect,
         )?,
         attempt: millis(
-            inputs.client_read_timeout,
-            "clientReadTimeout",
+            inputs.read_timeout_ms,
+            (inputs.setting_names)(Setting::ReadTimeout),
             default.attempt,
         )?,
         max_retry: inputs
-            .max_retry_timeout
+            .max_retry_seconds
             .filter(|s| *s > 0)
             .map(Duration::from_secs),
     })
 }
 
-/// Where STS calls go, from `endpoints.sts`, `ALICLOUD_ENDPOINT_STS`, `ALIBABA_CLOUD_ENDPOINT_STS`, else
+/// Where STS calls go, from `sts_endpoint`, `ALICLOUD_ENDPOINT_STS`, `ALIBABA_CLOUD_ENDPOINT_STS`, else
 /// `ALIBABA_CLOUD_STS_REGION` or the central endpoint.
-pub fn resolve_sts_endpoints(
-    inputs: &ConfigInputs,
-    env: &dyn Environment,
-) -> Result<StsEndpoints, Error> {
+fn resolve_sts_endpoints(inputs: &Settings, env: &dyn Environment) -> Result<StsEndpoints, Error> {
     let protocol = protocol(inputs)?;
-    let explicit = endpoint_override(Service::Sts, &inputs.endpoint_sts, env, protocol)?;
+    let explicit = endpoint_override(Service::Sts, &inputs.sts_endpoint, env, protocol)?;
     Ok(StsEndpoints::from_env(explicit, env, protocol))
 }
 
-fn protocol(inputs: &ConfigInputs) -> Result<Protocol, Error> {
+fn protocol(inputs: &Settings) -> Result<Protocol, Error> {
     inputs
         .protocol
         .as_deref()
         .map_or(Ok(Protocol::Https), Protocol::parse)
 }
 
-/// Resolves settings from config, then the environment, then the profile files, with the system clock.
+/// Resolves settings from `inputs`, then the environment, then the profile files, with the system clock.
 /// Credentials sources are examined but not contacted: those that need the network (STS, the metadata
 /// service, a credentials URI, an external command) are asked at the first call.
 pub fn resolve_client_config(
-    inputs: &ConfigInputs,
+    inputs: &Settings,
     env: &dyn Environment,
 ) -> Result<ClientConfig, Error> {
     resolve_client_config_with_clock(inputs, env, Clock::system())
@@ -347,25 +264,28 @@ pub fn resolve_client_config(
 
 /// [`resolve_client_config`] with the clock that decides when temporary credentials are due for refresh.
 pub fn resolve_client_config_with_clock(
-    inputs: &ConfigInputs,
+    inputs: &Settings,
     env: &dyn Environment,
     clock: Clock,
 ) -> Result<ClientConfig, Error> {
     let protocol = protocol(inputs)?;
     let sts = resolve_sts_endpoints(inputs, env)?;
     let credentials = credentials::resolve(
-        inputs,
+        &inputs.credentials,
         &LoadContext {
             env,
             sts: &sts,
             clock: &clock,
+            names: inputs.setting_names,
         },
     )?;
     let region = resolve_region(inputs, env).ok_or_else(|| {
-            Error::Config(
-                "no region: set alicloud:region (e.g. cn-hangzhou), ALIBABA_CLOUD_REGION_ID or ALICLOUD_REGION, or region_id in the profile".into(),
-            )
-        })?;
+        Error::Config(format!(
+            "no region: set {} (e.g. cn-hangzhou), ALIBABA_CLOUD_REGION_ID or ALICLOUD_REGION, or region_id in \
+             the profile",
+            (inputs.setting_names)(Setting::Region)
+        ))
+    })?;
     if !valid_region(&region) {
         return Err(Error::Config(format!(
             "invalid region {region:?}: expected an id such as cn-hangzhou"
@@ -386,8 +306,8 @@ pub fn resolve_client_config_with_clock(
         }
     };
     Ok(ClientConfig {
-        ecs_endpoint: endpoint(Service::Ecs, &inputs.endpoint_ecs, &region, env, protocol)?,
-        ecd_endpoint: endpoint(Service::Ecd, &inputs.endpoint_ecd, &region, env, protocol)?,
+        ecs_endpoint: endpoint(Service::Ecs, &inputs.ecs_endpoint, &region, env, protocol)?,
+        ecd_endpoint: endpoint(Service::Ecd, &inputs.ecd_endpoint, &region, env, protocol)?,
         sts_endpoint: sts.endpoint()?,
         region,
         credentials,
@@ -396,7 +316,10 @@ pub fn resolve_client_config_with_clock(
         timeouts: timeouts(inputs)?,
         max_calls_in_flight: match inputs.max_calls_in_flight {
             Some(0) => {
-                return Err(Error::Config("maxCallsInFlight must be at least 1".into()));
+                return Err(Error::Config(format!(
+                    "{} must be at least 1",
+                    (inputs.setting_names)(Setting::MaxCallsInFlight)
+                )));
             }
             Some(n) => n,
             None => DEFAULT_MAX_CALLS_IN_FLIGHT,
@@ -407,12 +330,16 @@ pub fn resolve_client_config_with_clock(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::MapEnvironment;
+    use crate::credentials::{AssumeRoleSettings, OidcRoleSettings};
+    use crate::environment::MapEnvironment;
 
-    fn creds() -> ConfigInputs {
-        ConfigInputs {
-            access_key: Some("AK".into()),
-            secret_key: Some("S".into()),
+    fn creds() -> Settings {
+        Settings {
+            credentials: CredentialSettings {
+                access_key_id: Some("AK".into()),
+                access_key_secret: Some("S".into()),
+                ..Default::default()
+            },
             ..Default::default()
         }
     }
@@ -455,7 +382,7 @@ mod tests {
         let c = resolve_client_config(&inputs, &env).unwrap();
         assert_eq!(c.ecs_endpoint.to_string(), "http://127.0.0.1:9001");
         assert_eq!(c.ecd_endpoint.to_string(), "https://ecd-vpc.example");
-        inputs.endpoint_ecs = Some("http://127.0.0.1:9002".into());
+        inputs.ecs_endpoint = Some("http://127.0.0.1:9002".into());
         assert_eq!(
             resolve_client_config(&inputs, &env)
                 .unwrap()
@@ -470,11 +397,11 @@ mod tests {
         );
         assert_eq!(c.signature, SignatureVersion::V3);
         assert!(c.user_agent.starts_with("alicloud-openapi/"));
-        inputs.application = Some("pulumi-alicloud-rs/1.2.3".into());
+        inputs.application = Some("example-tool/1.2.3".into());
         let c = resolve_client_config(&inputs, &MapEnvironment::with_vars(&[])).unwrap();
         assert!(
             c.user_agent
-                .starts_with("pulumi-alicloud-rs/1.2.3 alicloud-openapi/"),
+                .starts_with("example-tool/1.2.3 alicloud-openapi/"),
             "{}",
             c.user_agent
         );
@@ -485,7 +412,7 @@ mod tests {
         let mut inputs = creds();
         inputs.region = Some("cn-hangzhou".into());
         inputs.protocol = Some("HTTP".into());
-        inputs.endpoint_ecd = Some("127.0.0.1:9000".into());
+        inputs.ecd_endpoint = Some("127.0.0.1:9000".into());
         let env = MapEnvironment::with_vars(&[]);
         let c = resolve_client_config(&inputs, &env).unwrap();
         assert_eq!(
@@ -516,7 +443,7 @@ mod tests {
             "https://sts-vpc.example"
         );
         let env = MapEnvironment::with_vars(&[("ALICLOUD_ENDPOINT_STS", "http://127.0.0.1:7")]);
-        inputs.endpoint_sts = Some("http://127.0.0.1:8".into());
+        inputs.sts_endpoint = Some("http://127.0.0.1:8".into());
         assert_eq!(
             resolve_client_config(&inputs, &env)
                 .unwrap()
@@ -524,16 +451,16 @@ mod tests {
                 .to_string(),
             "http://127.0.0.1:8"
         );
-        inputs.max_retry_timeout = Some(30);
-        inputs.client_read_timeout = Some(1500);
+        inputs.max_retry_seconds = Some(30);
+        inputs.read_timeout_ms = Some(1500);
         let t = resolve_client_config(&inputs, &env).unwrap().timeouts;
         assert_eq!(
             (t.attempt, t.max_retry),
             (Duration::from_millis(1500), Some(Duration::from_secs(30)))
         );
-        inputs.client_connect_timeout = Some(0);
+        inputs.connect_timeout_ms = Some(0);
         assert!(resolve_client_config(&inputs, &env).is_err());
-        inputs.client_connect_timeout = None;
+        inputs.connect_timeout_ms = None;
         inputs.protocol = Some("gopher".into());
         let err = resolve_client_config(&inputs, &env).unwrap_err();
         assert!(err.to_string().contains("HTTP or HTTPS"), "{err}");
@@ -543,19 +470,22 @@ mod tests {
     fn configure_needs_no_network_and_shows_no_secret() {
         // An OIDC role and an assumed role on top: both need STS, neither is contacted at Configure.
         let env = MapEnvironment::with_vars(&[]).file("/var/run/token", "jwt-secret");
-        let inputs = ConfigInputs {
+        let inputs = Settings {
             region: Some("cn-hangzhou".into()),
-            endpoint_sts: Some("http://127.0.0.1:1".into()),
-            assume_role_with_oidc: Some(OidcRoleInputs {
-                role_arn: "acs:ram::1:role/ci".into(),
-                oidc_provider_arn: "acs:ram::1:oidc-provider/gh".into(),
-                oidc_token_file: Some("/var/run/token".into()),
+            sts_endpoint: Some("http://127.0.0.1:1".into()),
+            credentials: CredentialSettings {
+                assume_role_with_oidc: Some(OidcRoleSettings {
+                    role_arn: "acs:ram::1:role/ci".into(),
+                    oidc_provider_arn: "acs:ram::1:oidc-provider/gh".into(),
+                    oidc_token_file: Some("/var/run/token".into()),
+                    ..Default::default()
+                }),
+                assume_role: Some(AssumeRoleSettings {
+                    role_arn: "acs:ram::1:role/deployer".into(),
+                    ..Default::default()
+                }),
                 ..Default::default()
-            }),
-            assume_role: Some(AssumeRoleInputs {
-                role_arn: "acs:ram::1:role/deployer".into(),
-                ..Default::default()
-            }),
+            },
             ..Default::default()
         };
         let c = resolve_client_config(&inputs, &env).unwrap();
@@ -565,14 +495,17 @@ mod tests {
             "{shown}"
         );
         assert!(!shown.contains("jwt-secret"), "{shown}");
-        let with_token = ConfigInputs {
-            secret_key: Some("very-secret".into()),
-            security_token: Some("sts-secret".into()),
-            credentials_uri: Some("http://h/c?token=uri-secret".into()),
-            assume_role_with_oidc: Some(OidcRoleInputs {
-                oidc_token: Some("oidc-secret".into()),
-                ..Default::default()
-            }),
+        let with_token = Settings {
+            credentials: CredentialSettings {
+                access_key_secret: Some("very-secret".into()),
+                security_token: Some("sts-secret".into()),
+                credentials_uri: Some("http://h/c?token=uri-secret".into()),
+                assume_role_with_oidc: Some(OidcRoleSettings {
+                    oidc_token: Some("oidc-secret".into()),
+                    ..Default::default()
+                }),
+                ..inputs.credentials.clone()
+            },
             ..inputs
         };
         let shown = format!("{with_token:?}");

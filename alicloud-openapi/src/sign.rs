@@ -8,9 +8,14 @@
 //! Both percent-encode per RFC 3986 as Alibaba specifies: `A-Z a-z 0-9 - _ . ~` stay, everything else is
 //! `%XY` in uppercase hex (space is `%20`, `*` is `%2A`).
 
+use std::fmt;
+
 use base64::Engine as _;
+use chrono::{DateTime, Utc};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use ring::{digest, hmac};
+
+use crate::redact::Redact;
 
 /// The V3 algorithm name.
 pub const ACS3: &str = "ACS3-HMAC-SHA256";
@@ -133,10 +138,83 @@ pub fn v1_signature(secret: &str, string_to_sign: &str) -> String {
     base64::engine::general_purpose::STANDARD.encode(hmac::sign(&key, string_to_sign.as_bytes()))
 }
 
-/// One RPC-style call, as both schemes sign it besides its business parameters. Time and nonce come from the
-/// caller, so signing stays pure.
-#[derive(Debug, Clone)]
-pub struct RpcCall<'a> {
+/// An AccessKey pair, optionally with an STS token and the time it expires. `Debug` never shows the secret
+/// or the token.
+///
+/// ```
+/// use alicloud_openapi::Credentials;
+///
+/// let c = Credentials::new("LTAI5tExample", "example-secret", None, "example");
+/// assert!(!format!("{c:?}").contains("example-secret"));
+/// ```
+#[derive(Clone, PartialEq, Eq)]
+pub struct Credentials {
+    /// AccessKey ID.
+    pub access_key_id: String,
+    /// AccessKey secret.
+    pub access_key_secret: String,
+    /// STS security token, for temporary credentials.
+    pub security_token: Option<String>,
+    /// When temporary credentials stop working; `None` for long-lived keys.
+    pub expiration: Option<DateTime<Utc>>,
+    /// Where they were found, for messages.
+    pub source: String,
+}
+
+impl Credentials {
+    /// Long-lived credentials (no expiration).
+    pub fn new(
+        access_key_id: impl Into<String>,
+        access_key_secret: impl Into<String>,
+        security_token: Option<String>,
+        source: impl Into<String>,
+    ) -> Credentials {
+        Credentials {
+            access_key_id: access_key_id.into(),
+            access_key_secret: access_key_secret.into(),
+            security_token,
+            expiration: None,
+            source: source.into(),
+        }
+    }
+}
+
+impl fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Credentials")
+            .field("access_key_id", &self.access_key_id)
+            .field("access_key_secret", &Redact::from(&self.access_key_secret))
+            .field("security_token", &Redact::from(&self.security_token))
+            .field("expiration", &self.expiration)
+            .field("source", &self.source)
+            .finish()
+    }
+}
+
+/// One RPC-style call, as both schemes sign it besides its business parameters; without credentials it is
+/// sent unsigned, as the APIs that authenticate by other means take it (STS `AssumeRoleWithOIDC`, which
+/// carries an OIDC token instead). Time and nonce come from the caller, so signing stays pure. `Debug`
+/// shows no secret.
+///
+/// ```
+/// use alicloud_openapi::Credentials;
+/// use alicloud_openapi::sign::Call;
+///
+/// let credentials = Credentials::new("AK", "secret", None, "example");
+/// let call = Call {
+///     method: "POST",
+///     host: "ecs.cn-hangzhou.aliyuncs.com",
+///     action: "DescribeRegions",
+///     version: "2014-05-26",
+///     timestamp: "2026-01-01T00:00:00Z",
+///     nonce: "n-1",
+///     credentials: Some(&credentials),
+/// };
+/// let headers = call.v3_headers(&[], b"");
+/// assert!(headers.iter().any(|(name, _)| name == "authorization"));
+/// ```
+#[derive(Debug, Clone, Copy)]
+pub struct Call<'a> {
     /// HTTP method, uppercase.
     pub method: &'a str,
     /// The `Host` the request goes to (V3 signs it).
@@ -149,45 +227,30 @@ pub struct RpcCall<'a> {
     pub timestamp: &'a str,
     /// A value never used twice.
     pub nonce: &'a str,
-    /// AccessKey ID.
-    pub access_key_id: &'a str,
-    /// AccessKey secret.
-    pub secret: &'a str,
-    /// STS token, for temporary credentials.
-    pub security_token: Option<&'a str>,
+    /// Signed with these; `None` sends the call unsigned.
+    pub credentials: Option<&'a Credentials>,
 }
 
-impl RpcCall<'_> {
-    fn unsigned(&self) -> AnonymousCall<'_> {
-        AnonymousCall {
-            method: self.method,
-            host: self.host,
-            action: self.action,
-            version: self.version,
-            timestamp: self.timestamp,
-            nonce: self.nonce,
-        }
-    }
-
-    /// V3: the headers of a request that carries `query` in its URL and an empty body, `host` and
-    /// `Authorization` included.
-    pub fn v3_headers(&self, query: &[(String, String)]) -> Vec<(String, String)> {
-        self.v3_headers_with_body(query, b"")
-    }
-
-    /// V3: the headers of a request with `query` in its URL and `body` (for RPC, a form-encoded parameter
-    /// body), `host` and `Authorization` included. The signature covers the body through
-    /// `x-acs-content-sha256`.
-    pub fn v3_headers_with_body(
-        &self,
-        query: &[(String, String)],
-        body: &[u8],
-    ) -> Vec<(String, String)> {
-        let mut headers = self.unsigned().v3_headers(body);
-        if let Some(token) = self.security_token {
-            headers.push(("x-acs-security-token".into(), token.into()));
-        }
+impl Call<'_> {
+    /// V3: the headers of a request with `query` in its URL and `body` (for RPC, empty or a form-encoded
+    /// parameter body): `host`, the `x-acs-*` headers and, when signed, the security token and
+    /// `Authorization`. The signature covers the body through `x-acs-content-sha256`.
+    pub fn v3_headers(&self, query: &[(String, String)], body: &[u8]) -> Vec<(String, String)> {
         let payload_hash = sha256_hex(body);
+        let mut headers: Vec<(String, String)> = vec![
+            ("host".into(), self.host.into()),
+            ("x-acs-action".into(), self.action.into()),
+            ("x-acs-version".into(), self.version.into()),
+            ("x-acs-date".into(), self.timestamp.into()),
+            ("x-acs-signature-nonce".into(), self.nonce.into()),
+            ("x-acs-content-sha256".into(), payload_hash.clone()),
+        ];
+        let Some(credentials) = self.credentials else {
+            return headers;
+        };
+        if let Some(token) = &credentials.security_token {
+            headers.push(("x-acs-security-token".into(), token.clone()));
+        }
         let authorization = v3_authorization(
             &V3Request {
                 method: self.method,
@@ -196,34 +259,123 @@ impl RpcCall<'_> {
                 headers: &headers,
                 payload_hash: &payload_hash,
             },
-            self.access_key_id,
-            self.secret,
+            &credentials.access_key_id,
+            &credentials.access_key_secret,
         );
         headers.push(("authorization".into(), authorization));
         headers
     }
 
-    /// V1: every parameter to send: `params`, the common ones, and `Signature` last.
+    /// V1: every parameter to send: `params`, the common ones that name the call and, when signed, the key,
+    /// the token and `Signature` last.
     pub fn v1_params(&self, params: &[(String, String)]) -> Vec<(String, String)> {
-        let mut all = self.unsigned().v1_params(params);
+        let mut all = params.to_vec();
         let common = [
-            ("AccessKeyId", self.access_key_id),
+            ("Action", self.action),
+            ("Version", self.version),
+            ("Format", "JSON"),
+            ("Timestamp", self.timestamp),
+        ];
+        all.extend(common.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        let Some(credentials) = self.credentials else {
+            return all;
+        };
+        let signed = [
+            ("AccessKeyId", credentials.access_key_id.as_str()),
             ("SignatureMethod", "HMAC-SHA1"),
             ("SignatureVersion", "1.0"),
             ("SignatureNonce", self.nonce),
         ];
-        all.extend(common.iter().map(|(k, v)| (k.to_string(), v.to_string())));
-        if let Some(token) = self.security_token {
-            all.push(("SecurityToken".into(), token.into()));
+        all.extend(signed.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        if let Some(token) = &credentials.security_token {
+            all.push(("SecurityToken".into(), token.clone()));
         }
-        let signature = v1_signature(self.secret, &v1_string_to_sign(self.method, &all));
+        let signature = v1_signature(
+            &credentials.access_key_secret,
+            &v1_string_to_sign(self.method, &all),
+        );
         all.push(("Signature".into(), signature));
         all
     }
 }
 
-/// An RPC call sent without credentials, as the APIs that authenticate by other means take it (STS
-/// `AssumeRoleWithOIDC`, which carries an OIDC token instead of a signature).
+/// A signed call in the shape of this crate's first releases, for callers not yet moved to [`Call`]: it
+/// signs through [`Call`]. `Debug` shows no secret.
+#[derive(Clone)]
+pub struct RpcCall<'a> {
+    /// HTTP method, uppercase.
+    pub method: &'a str,
+    /// The `Host` the request goes to.
+    pub host: &'a str,
+    /// The API action.
+    pub action: &'a str,
+    /// The API version.
+    pub version: &'a str,
+    /// ISO 8601 UTC time.
+    pub timestamp: &'a str,
+    /// A value never used twice.
+    pub nonce: &'a str,
+    /// AccessKey ID.
+    pub access_key_id: &'a str,
+    /// AccessKey secret.
+    pub secret: &'a str,
+    /// STS token, for temporary credentials.
+    pub security_token: Option<&'a str>,
+}
+
+impl fmt::Debug for RpcCall<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RpcCall")
+            .field("action", &self.action)
+            .field("host", &self.host)
+            .field("access_key_id", &self.access_key_id)
+            .field("secret", &Redact::from(self.secret))
+            .field("security_token", &Redact(self.security_token))
+            .finish_non_exhaustive()
+    }
+}
+
+impl RpcCall<'_> {
+    fn with<T>(&self, sign: impl FnOnce(&Call<'_>) -> T) -> T {
+        let credentials = Credentials::new(
+            self.access_key_id,
+            self.secret,
+            self.security_token.map(str::to_string),
+            "",
+        );
+        sign(&Call {
+            method: self.method,
+            host: self.host,
+            action: self.action,
+            version: self.version,
+            timestamp: self.timestamp,
+            nonce: self.nonce,
+            credentials: Some(&credentials),
+        })
+    }
+
+    /// [`Call::v3_headers`] with an empty body.
+    pub fn v3_headers(&self, query: &[(String, String)]) -> Vec<(String, String)> {
+        self.with(|call| call.v3_headers(query, b""))
+    }
+
+    /// [`Call::v3_headers`].
+    pub fn v3_headers_with_body(
+        &self,
+        query: &[(String, String)],
+        body: &[u8],
+    ) -> Vec<(String, String)> {
+        self.with(|call| call.v3_headers(query, body))
+    }
+
+    /// [`Call::v1_params`].
+    pub fn v1_params(&self, params: &[(String, String)]) -> Vec<(String, String)> {
+        self.with(|call| call.v1_params(params))
+    }
+}
+
+/// An unsigned call in the shape of this crate's first releases, for callers not yet moved to [`Call`]
+/// (which it signs through, without credentials).
 #[derive(Debug, Clone)]
 pub struct AnonymousCall<'a> {
     /// HTTP method, uppercase.
@@ -234,36 +386,33 @@ pub struct AnonymousCall<'a> {
     pub action: &'a str,
     /// The API version.
     pub version: &'a str,
-    /// ISO 8601 UTC time, e.g. `2026-01-01T00:00:00Z`.
+    /// ISO 8601 UTC time.
     pub timestamp: &'a str,
     /// A value never used twice.
     pub nonce: &'a str,
 }
 
 impl AnonymousCall<'_> {
-    /// V3: the `x-acs-*` headers and `host` of a request with this body, without `Authorization`.
-    pub fn v3_headers(&self, body: &[u8]) -> Vec<(String, String)> {
-        vec![
-            ("host".into(), self.host.into()),
-            ("x-acs-action".into(), self.action.into()),
-            ("x-acs-version".into(), self.version.into()),
-            ("x-acs-date".into(), self.timestamp.into()),
-            ("x-acs-signature-nonce".into(), self.nonce.into()),
-            ("x-acs-content-sha256".into(), sha256_hex(body)),
-        ]
+    fn call(&self) -> Call<'_> {
+        Call {
+            method: self.method,
+            host: self.host,
+            action: self.action,
+            version: self.version,
+            timestamp: self.timestamp,
+            nonce: self.nonce,
+            credentials: None,
+        }
     }
 
-    /// V1: `params` and the common parameters that name the call, with no key and no signature.
+    /// [`Call::v3_headers`] of a request with no query.
+    pub fn v3_headers(&self, body: &[u8]) -> Vec<(String, String)> {
+        self.call().v3_headers(&[], body)
+    }
+
+    /// [`Call::v1_params`].
     pub fn v1_params(&self, params: &[(String, String)]) -> Vec<(String, String)> {
-        let mut all = params.to_vec();
-        let common = [
-            ("Action", self.action),
-            ("Version", self.version),
-            ("Format", "JSON"),
-            ("Timestamp", self.timestamp),
-        ];
-        all.extend(common.iter().map(|(k, v)| (k.to_string(), v.to_string())));
-        all
+        self.call().v1_params(params)
     }
 }
 
@@ -282,26 +431,28 @@ mod tests {
         );
     }
 
-    fn call() -> RpcCall<'static> {
-        RpcCall {
+    fn credentials() -> Credentials {
+        Credentials::new("AK", "secret", Some("token".into()), "test")
+    }
+
+    fn call(credentials: Option<&Credentials>) -> Call<'_> {
+        Call {
             method: "POST",
             host: "sts.aliyuncs.com",
             action: "AssumeRole",
             version: "2015-04-01",
             timestamp: "2026-01-01T00:00:00Z",
             nonce: "n-1",
-            access_key_id: "AK",
-            secret: "secret",
-            security_token: Some("token"),
+            credentials,
         }
     }
 
     #[test]
-    fn v3_body_is_covered_and_empty_body_is_the_default() {
-        let c = call();
-        let none = c.v3_headers(&[]);
-        assert_eq!(none, c.v3_headers_with_body(&[], b""));
-        let with = c.v3_headers_with_body(&[], b"RoleArn=x");
+    fn v3_body_is_covered() {
+        let credentials = credentials();
+        let c = call(Some(&credentials));
+        let none = c.v3_headers(&[], b"");
+        let with = c.v3_headers(&[], b"RoleArn=x");
         let get = |h: &[(String, String)], n: &str| {
             h.iter()
                 .find(|(k, _)| k == n)
@@ -315,16 +466,11 @@ mod tests {
 
     #[test]
     fn anonymous_calls_carry_no_key_and_no_signature() {
-        let c = call();
-        let anon = AnonymousCall {
-            method: c.method,
-            host: c.host,
+        let anon = Call {
             action: "AssumeRoleWithOIDC",
-            version: c.version,
-            timestamp: c.timestamp,
-            nonce: c.nonce,
+            ..call(None)
         };
-        let headers = anon.v3_headers(b"");
+        let headers = anon.v3_headers(&[], b"");
         assert!(
             headers
                 .iter()
@@ -337,7 +483,8 @@ mod tests {
             ["RoleArn", "Action", "Version", "Format", "Timestamp"]
         );
         // The signed form of the same call adds exactly the key, the signature and the token.
-        let signed = c.v1_params(&[]);
+        let credentials = credentials();
+        let signed = call(Some(&credentials)).v1_params(&[]);
         for name in [
             "AccessKeyId",
             "Signature",
@@ -346,6 +493,17 @@ mod tests {
         ] {
             assert!(signed.iter().any(|(k, _)| k == name), "{name}");
         }
+    }
+
+    #[test]
+    fn debug_shows_no_secret() {
+        let credentials = credentials();
+        let shown = format!("{:?}", call(Some(&credentials)));
+        assert!(shown.contains("AK"), "{shown}");
+        assert!(
+            !shown.contains("secret\"") && !shown.contains("\"token\""),
+            "{shown}"
+        );
     }
 
     #[test]

@@ -18,10 +18,221 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde_json::{Map, Value};
 
-use crate::alicloud::{AssumeRoleInputs, ConfigInputs, OidcRoleInputs};
+use crate::alicloud::{self, Setting};
 use crate::check::Failure;
 use crate::schema::{ConfigSpec, Schema};
 use crate::values::{self, Props};
+
+/// What the provider's configuration says (each may be unset), in the configuration's terms; the client
+/// crate gets it as [`alicloud::Settings`] from [`ConfigInputs::settings`].
+#[derive(Clone, Default)]
+pub struct ConfigInputs {
+    /// `region`.
+    pub region: Option<String>,
+    /// `accessKey`.
+    pub access_key: Option<String>,
+    /// `secretKey`.
+    pub secret_key: Option<String>,
+    /// `securityToken`.
+    pub security_token: Option<String>,
+    /// `profile`.
+    pub profile: Option<String>,
+    /// `endpoints.ecs`.
+    pub endpoint_ecs: Option<String>,
+    /// `endpoints.ecd`.
+    pub endpoint_ecd: Option<String>,
+    /// The application calling, as `name/version`, put before the client's own User-Agent.
+    pub application: Option<String>,
+    /// `sharedCredentialsFile`: the `~/.aliyun/config.json`-style profile file to read.
+    pub shared_credentials_file: Option<String>,
+    /// `assumeRole`: a RAM role assumed on top of whatever base credentials the chain found.
+    pub assume_role: Option<AssumeRoleInputs>,
+    /// `assumeRoleWithOidc`: a RAM role assumed with an OIDC token (anonymous STS call).
+    pub assume_role_with_oidc: Option<OidcRoleInputs>,
+    /// `ecsRoleName`: the ECS instance RAM role to take credentials from (metadata service).
+    pub ecs_role_name: Option<String>,
+    /// `credentialsUri`: a URL that answers credentials as JSON (`Code: "Success"`).
+    pub credentials_uri: Option<String>,
+    /// `endpoints.sts`.
+    pub endpoint_sts: Option<String>,
+    /// `protocol`: `HTTP` or `HTTPS`, the scheme for endpoints given as a bare host or `host:port`.
+    pub protocol: Option<String>,
+    /// `maxRetryTimeout` in seconds: an upper bound on the time one call spends retrying.
+    pub max_retry_timeout: Option<u64>,
+    /// `clientReadTimeout` in milliseconds: how long one attempt waits for its answer.
+    pub client_read_timeout: Option<u64>,
+    /// `clientConnectTimeout` in milliseconds: how long one attempt waits for the connection.
+    pub client_connect_timeout: Option<u64>,
+    /// `maxCallsInFlight`: calls in flight to one endpoint at most (default 10).
+    pub max_calls_in_flight: Option<usize>,
+}
+
+/// `assumeRole`, named as in the bridged provider's configuration.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AssumeRoleInputs {
+    /// `roleArn`.
+    pub role_arn: String,
+    /// `sessionName`.
+    pub session_name: Option<String>,
+    /// `policy`: a policy document that narrows the role's permissions.
+    pub policy: Option<String>,
+    /// `sessionExpiration` in seconds (900..=43200).
+    pub session_expiration: Option<u64>,
+    /// `externalId`.
+    pub external_id: Option<String>,
+}
+
+/// `assumeRoleWithOidc`, named as in the bridged provider's configuration.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct OidcRoleInputs {
+    /// `roleArn`.
+    pub role_arn: String,
+    /// `oidcProviderArn`.
+    pub oidc_provider_arn: String,
+    /// `oidcToken`: the token itself (a secret).
+    pub oidc_token: Option<String>,
+    /// `oidcTokenFile`: a file holding the token, read at each refresh.
+    pub oidc_token_file: Option<String>,
+    /// `roleSessionName`.
+    pub role_session_name: Option<String>,
+    /// `policy`.
+    pub policy: Option<String>,
+    /// `durationSeconds`.
+    pub duration_seconds: Option<u64>,
+}
+
+/// A secret as `Debug` shows it: whether it is set, never its value.
+fn redacted(secret: &Option<String>) -> Option<&'static str> {
+    secret.as_ref().map(|_| "<redacted>")
+}
+
+impl std::fmt::Debug for OidcRoleInputs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OidcRoleInputs")
+            .field("role_arn", &self.role_arn)
+            .field("oidc_provider_arn", &self.oidc_provider_arn)
+            .field("oidc_token", &redacted(&self.oidc_token))
+            .field("oidc_token_file", &self.oidc_token_file)
+            .field("role_session_name", &self.role_session_name)
+            .field("policy", &self.policy)
+            .field("duration_seconds", &self.duration_seconds)
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for ConfigInputs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConfigInputs")
+            .field("region", &self.region)
+            .field("access_key", &self.access_key)
+            .field("secret_key", &redacted(&self.secret_key))
+            .field("security_token", &redacted(&self.security_token))
+            .field("profile", &self.profile)
+            .field(
+                "assume_role",
+                &self.assume_role.as_ref().map(|r| &r.role_arn),
+            )
+            .field(
+                "assume_role_with_oidc",
+                &self.assume_role_with_oidc.as_ref().map(|r| &r.role_arn),
+            )
+            .field("ecs_role_name", &self.ecs_role_name)
+            .field("shared_credentials_file", &self.shared_credentials_file)
+            // A credentials URI may carry a token in its query.
+            .field(
+                "credentials_uri",
+                &self.credentials_uri.as_ref().map(|_| "<set>"),
+            )
+            .field("endpoint_ecs", &self.endpoint_ecs)
+            .field("endpoint_ecd", &self.endpoint_ecd)
+            .field("endpoint_sts", &self.endpoint_sts)
+            .field("protocol", &self.protocol)
+            .field("max_retry_timeout", &self.max_retry_timeout)
+            .field("client_read_timeout", &self.client_read_timeout)
+            .field("client_connect_timeout", &self.client_connect_timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A client setting as the user sets it: `alicloud:<key>`.
+fn setting_name(setting: Setting) -> String {
+    let key = match setting {
+        Setting::Region => REGION,
+        Setting::AccessKeyId => ACCESS_KEY,
+        Setting::AccessKeySecret => SECRET_KEY,
+        Setting::SecurityToken => SECURITY_TOKEN,
+        Setting::Profile => PROFILE,
+        Setting::SharedCredentialsFile => SHARED_CREDENTIALS_FILE,
+        Setting::AssumeRole => ASSUME_ROLE,
+        Setting::AssumeRoleWithOidc => ASSUME_ROLE_WITH_OIDC,
+        Setting::EcsRoleName => ECS_ROLE_NAME,
+        Setting::CredentialsUri => CREDENTIALS_URI,
+        Setting::ConnectTimeout => CLIENT_CONNECT_TIMEOUT,
+        Setting::ReadTimeout => CLIENT_READ_TIMEOUT,
+        Setting::MaxCallsInFlight => MAX_CALLS_IN_FLIGHT,
+    };
+    format!("alicloud:{key}")
+}
+
+impl ConfigInputs {
+    /// The client's settings, whose messages name each setting by its `alicloud:` key.
+    pub fn settings(&self) -> alicloud::Settings {
+        alicloud::Settings {
+            region: self.region.clone(),
+            credentials: alicloud::credentials::CredentialSettings {
+                access_key_id: self.access_key.clone(),
+                access_key_secret: self.secret_key.clone(),
+                security_token: self.security_token.clone(),
+                profile: self.profile.clone(),
+                shared_credentials_file: self.shared_credentials_file.clone(),
+                assume_role: self.assume_role.as_ref().map(|r| {
+                    alicloud::credentials::AssumeRoleSettings {
+                        role_arn: r.role_arn.clone(),
+                        session_name: r.session_name.clone(),
+                        policy: r.policy.clone(),
+                        duration_seconds: r.session_expiration,
+                        external_id: r.external_id.clone(),
+                    }
+                }),
+                assume_role_with_oidc: self.assume_role_with_oidc.as_ref().map(|r| {
+                    alicloud::credentials::OidcRoleSettings {
+                        role_arn: r.role_arn.clone(),
+                        oidc_provider_arn: r.oidc_provider_arn.clone(),
+                        oidc_token: r.oidc_token.clone(),
+                        oidc_token_file: r.oidc_token_file.clone(),
+                        session_name: r.role_session_name.clone(),
+                        policy: r.policy.clone(),
+                        duration_seconds: r.duration_seconds,
+                    }
+                }),
+                ecs_role_name: self.ecs_role_name.clone(),
+                credentials_uri: self.credentials_uri.clone(),
+            },
+            ecs_endpoint: self.endpoint_ecs.clone(),
+            ecd_endpoint: self.endpoint_ecd.clone(),
+            sts_endpoint: self.endpoint_sts.clone(),
+            protocol: self.protocol.clone(),
+            application: self.application.clone(),
+            max_retry_seconds: self.max_retry_timeout,
+            read_timeout_ms: self.client_read_timeout,
+            connect_timeout_ms: self.client_connect_timeout,
+            max_calls_in_flight: self.max_calls_in_flight,
+            setting_names: setting_name,
+        }
+    }
+}
+
+/// A client error at Configure as the user reads it: with nothing found anywhere, how to set keys here.
+pub fn configure_error(err: &alicloud::Error) -> String {
+    let text = err.to_string();
+    if matches!(err, alicloud::Error::Credentials(_))
+        && text.starts_with("no Alibaba Cloud credentials found")
+    {
+        format!("{text} (pulumi config set --secret alicloud:secretKey ...)")
+    } else {
+        text
+    }
+}
 
 /// Keys the engine may send besides the schema's variables.
 const ENGINE_KEYS: &[&str] = &["version", "pluginDownloadURL"];

@@ -11,7 +11,7 @@ use tonic::codegen::Bytes;
 use tonic::{Code, Request, Response, Status};
 use tracing::Instrument;
 
-use crate::alicloud::{self, CallContext, Client, Environment};
+use crate::alicloud::{self, CallContext, Client, EcsShares, Environment};
 use crate::autoname;
 use crate::check::Failure;
 use crate::config;
@@ -41,7 +41,7 @@ pub struct Provider {
     resources: Vec<Box<dyn Resource>>,
     functions: Vec<Box<dyn Function>>,
     env: Arc<dyn Environment>,
-    client: RwLock<Option<Client>>,
+    client: RwLock<Option<(Client, EcsShares)>>,
     cancel: CancellationToken,
     engine: Engine,
 }
@@ -177,7 +177,7 @@ impl Provider {
             })
     }
 
-    fn client(&self) -> Result<Client, Status> {
+    fn client(&self) -> Result<(Client, EcsShares), Status> {
         self.client
             .read()
             .ok()
@@ -188,9 +188,11 @@ impl Provider {
     /// What one resource operation needs: the client, a deadline `timeout` from now that Cancel also ends,
     /// and progress reporting for `urn`.
     fn operation(&self, urn: &str, timeout: Duration) -> Result<Operation, Status> {
+        let (client, shares) = self.client()?;
         Ok(Operation {
             urn: urn.to_string(),
-            client: self.client()?,
+            client,
+            shares,
             call: CallContext {
                 deadline: Instant::now() + timeout,
                 cancel: self.cancel.child_token(),
@@ -204,6 +206,7 @@ impl Provider {
 struct Operation {
     urn: String,
     client: Client,
+    shares: EcsShares,
     call: CallContext,
     progress: EngineProgress,
 }
@@ -213,6 +216,7 @@ impl Operation {
         Ctx {
             urn: &self.urn,
             client: &self.client,
+            shares: &self.shares,
             call: self.call.clone(),
             progress: &self.progress,
         }
@@ -260,7 +264,7 @@ impl ResourceProvider for Provider {
         // change of it shows as a replacement instead of silently moving the stack to another region.
         if news.get(REGION).is_none_or(Value::is_null)
             && let Some(region) =
-                alicloud::resolve_region(&config::inputs(&news), self.env.as_ref())
+                alicloud::resolve_region(&config::inputs(&news).settings(), self.env.as_ref())
         {
             news.insert(REGION.into(), Value::String(region));
         }
@@ -345,13 +349,14 @@ impl ResourceProvider for Provider {
                 .warn(req.urn.as_deref().unwrap_or_default(), warning)
                 .await;
         }
-        let settings = alicloud::resolve_client_config(&reading.inputs, self.env.as_ref())
-            .map_err(|e| Status::failed_precondition(e.to_string()))?;
+        let settings =
+            alicloud::resolve_client_config(&reading.inputs.settings(), self.env.as_ref())
+                .map_err(|e| Status::failed_precondition(config::configure_error(&e)))?;
         tracing::info!(region = %settings.region, "configured");
         let client =
             Client::new(settings).map_err(|e| Status::failed_precondition(e.to_string()))?;
         if let Ok(mut slot) = self.client.write() {
-            *slot = Some(client);
+            *slot = Some((client.clone(), EcsShares::new(client)));
         }
         Ok(Response::new(ConfigureResponse {
             accept_secrets: true,

@@ -1,14 +1,15 @@
-//! A RAM role assumed with STS `AssumeRole`, signed with base credentials from another source (the provider's
-//! `assumeRole` on top of the chain, a CLI profile's `RamRoleArn` and `ChainableRamRoleArn`, an ini
+//! A RAM role assumed with STS `AssumeRole`, signed with base credentials from another source (the caller's
+//! `assume_role` on top of the chain, a CLI profile's `RamRoleArn` and `ChainableRamRoleArn`, an ini
 //! `ram_role_arn`).
 
 use std::sync::Arc;
 
+use super::sts::{self, AssumeRole, DEFAULT_DURATION_SECONDS, check_duration};
 use super::{
     BoxFuture, Credentials, FetchContext, LoadContext, ProvideCredentials, cached, with_context,
 };
-use crate::sts::{self, AssumeRole, DEFAULT_DURATION_SECONDS, check_duration};
-use crate::{Endpoint, Error};
+use crate::endpoints::Endpoint;
+use crate::error::Error;
 
 /// What a source says about the role to assume; defaults are filled by [`AssumeRoleProvider::build`].
 #[derive(Debug, Clone, Default)]
@@ -23,7 +24,7 @@ pub(crate) struct RoleSpec {
 }
 
 /// Assumes a role with the credentials of `base`.
-pub struct AssumeRoleProvider {
+pub(crate) struct AssumeRoleProvider {
     base: Arc<dyn ProvideCredentials>,
     endpoint: Endpoint,
     request: AssumeRole,
@@ -31,7 +32,7 @@ pub struct AssumeRoleProvider {
 
 impl AssumeRoleProvider {
     /// A provider for `request` at `endpoint`, signed with what `base` provides.
-    pub fn new(
+    pub(crate) fn new(
         base: Arc<dyn ProvideCredentials>,
         endpoint: Endpoint,
         request: AssumeRole,
@@ -129,8 +130,8 @@ mod tests {
     use chrono::TimeDelta;
 
     use super::*;
+    use crate::credentials::sts::StsEndpoints;
     use crate::credentials::testing::{ManualClock, Reply, Server, provide, sts_answer, transport};
-    use crate::sts::StsEndpoints;
     use crate::{MapEnvironment, SignatureVersion};
 
     #[tokio::test]
@@ -148,15 +149,16 @@ mod tests {
             env: &env,
             sts: &sts,
             clock: &clock,
+            names: crate::environment::field_names,
         };
         let base: Arc<dyn ProvideCredentials> =
-            Arc::new(Credentials::new("AKBASE", "S", None, "provider config"));
+            Arc::new(Credentials::new("AKBASE", "S", None, "configuration"));
         let spec = RoleSpec {
             role_arn: "acs:ram::1:role/r".into(),
             ..Default::default()
         };
-        let p = AssumeRoleProvider::build(base, spec, "assumeRole", &cx).unwrap();
-        assert!(p.describe().contains("provider config"), "{}", p.describe());
+        let p = AssumeRoleProvider::build(base, spec, "assume_role", &cx).unwrap();
+        assert!(p.describe().contains("configuration"), "{}", p.describe());
         let got = provide(p.as_ref(), &transport(SignatureVersion::V3))
             .await
             .unwrap()
@@ -181,9 +183,10 @@ mod tests {
             env: &env,
             sts: &sts,
             clock: &clock,
+            names: crate::environment::field_names,
         };
         let base: Arc<dyn ProvideCredentials> = Arc::new(Credentials::new("A", "S", None, "x"));
-        let err = AssumeRoleProvider::build(base.clone(), RoleSpec::default(), "assumeRole", &cx)
+        let err = AssumeRoleProvider::build(base.clone(), RoleSpec::default(), "assume_role", &cx)
             .err()
             .unwrap();
         assert!(err.to_string().contains("role ARN is empty"), "{err}");
@@ -192,7 +195,7 @@ mod tests {
             duration_seconds: Some(600),
             ..Default::default()
         };
-        let err = AssumeRoleProvider::build(base, spec, "assumeRole", &cx)
+        let err = AssumeRoleProvider::build(base, spec, "assume_role", &cx)
             .err()
             .unwrap();
         assert!(err.to_string().contains("between 900 and 43200"), "{err}");

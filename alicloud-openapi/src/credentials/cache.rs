@@ -6,15 +6,15 @@ use chrono::{DateTime, TimeDelta, Utc};
 use tokio::sync::Mutex;
 
 use super::{BoxFuture, Clock, Credentials, FetchContext, ProvideCredentials};
-use crate::Error;
+use crate::error::Error;
 
 /// Cached credentials are replaced this long before they expire (credentials-go uses 180 s), so a signed
 /// request never carries credentials about to lapse.
-pub const REFRESH_MARGIN: TimeDelta = TimeDelta::minutes(3);
+pub(crate) const REFRESH_MARGIN: TimeDelta = TimeDelta::minutes(3);
 
 /// Wraps a source of temporary credentials. Callers share one cached value; when it is missing or due for
 /// refresh, the first caller fetches while the others wait on the same lock and then take the new value.
-pub struct Cached {
+pub(crate) struct Cached {
     inner: Arc<dyn ProvideCredentials>,
     slot: Mutex<Option<Credentials>>,
     clock: Clock,
@@ -22,7 +22,7 @@ pub struct Cached {
 
 impl Cached {
     /// A cache over `inner`, reading time from `clock`.
-    pub fn new(inner: Arc<dyn ProvideCredentials>, clock: Clock) -> Cached {
+    pub(crate) fn new(inner: Arc<dyn ProvideCredentials>, clock: Clock) -> Cached {
         Cached {
             inner,
             slot: Mutex::new(None),

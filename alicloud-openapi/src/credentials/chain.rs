@@ -1,4 +1,4 @@
-//! The credentials chain: the first source that has credentials wins, and the provider's `assumeRole` is
+//! The credentials chain: the first source that has credentials wins, and the caller's `assume_role` is
 //! applied on top of it.
 
 use std::sync::Arc;
@@ -6,96 +6,112 @@ use std::sync::Arc;
 use tokio::sync::Mutex;
 
 use super::assume_role::{AssumeRoleProvider, RoleSpec};
+use super::config::ConfigLoader;
+use super::ecs_metadata::EcsMetadataLoader;
+use super::env::EnvLoader;
+use super::ini::IniLoader;
+use super::oidc::OidcLoader;
+use super::profile::ProfileLoader;
+use super::uri::UriLoader;
 use super::{
-    BoxFuture, ConfigLoader, Credentials, EcsMetadataLoader, EnvLoader, FetchContext, IniLoader,
-    LoadContext, Loaded, Loader, OidcLoader, ProfileLoader, ProvideCredentials, UriLoader,
+    BoxFuture, CredentialSettings, Credentials, FetchContext, LoadContext, Loaded, Loader,
+    ProvideCredentials,
 };
-use crate::Error;
-use crate::settings::ConfigInputs;
+use crate::environment::{Setting, SettingNames};
+use crate::error::Error;
 
 /// Loaders asked in order.
-pub struct Chain {
+pub(crate) struct Chain {
     loaders: Vec<Box<dyn Loader>>,
+    names: SettingNames,
 }
 
-/// The order of Alibaba's tools, the provider's own configuration first:
-/// 1. provider config: `accessKey`/`secretKey`/`securityToken`, `assumeRoleWithOidc`, `ecsRoleName`,
-///    `profile`/`sharedCredentialsFile`, `credentialsUri`;
+/// The order of Alibaba's tools, the caller's own settings first:
+/// 1. settings: `access_key_id`/`access_key_secret`/`security_token`, `assume_role_with_oidc`,
+///    `ecs_role_name`, `profile`/`shared_credentials_file`, `credentials_uri`;
 /// 2. `ALIBABA_CLOUD_ACCESS_KEY_ID`…, then `ALICLOUD_ACCESS_KEY`…;
 /// 3. the OIDC role of the environment;
 /// 4. the CLI profile file `~/.aliyun/config.json`;
 /// 5. the credentials file `~/.alibabacloud/credentials`;
 /// 6. the ECS instance RAM role (by `ALIBABA_CLOUD_ECS_METADATA`, else probed on an ECS instance);
 /// 7. `ALIBABA_CLOUD_CREDENTIALS_URI`.
-pub fn default_chain(inputs: &ConfigInputs) -> Chain {
-    Chain::new(vec![
-        Box::new(ConfigLoader {
-            access_key: inputs.access_key.clone(),
-            secret_key: inputs.secret_key.clone(),
-            security_token: inputs.security_token.clone(),
-        }),
-        Box::new(OidcLoader::Config(inputs.assume_role_with_oidc.clone())),
-        Box::new(EcsMetadataLoader::Config(inputs.ecs_role_name.clone())),
-        Box::new(ProfileLoader::configured(inputs)),
-        Box::new(UriLoader::Config(inputs.credentials_uri.clone())),
-        Box::new(EnvLoader::ALIBABA_CLOUD),
-        Box::new(EnvLoader::ALICLOUD),
-        Box::new(OidcLoader::Environment),
-        Box::new(ProfileLoader::default_position(inputs)),
-        Box::new(IniLoader),
-        Box::new(EcsMetadataLoader::Default),
-        Box::new(UriLoader::Environment),
-    ])
+pub(crate) fn default_chain(settings: &CredentialSettings, names: SettingNames) -> Chain {
+    Chain::new(
+        vec![
+            Box::new(ConfigLoader {
+                access_key_id: settings.access_key_id.clone(),
+                access_key_secret: settings.access_key_secret.clone(),
+                security_token: settings.security_token.clone(),
+            }),
+            Box::new(OidcLoader::Config(settings.assume_role_with_oidc.clone())),
+            Box::new(EcsMetadataLoader::Config(settings.ecs_role_name.clone())),
+            Box::new(ProfileLoader::configured(settings)),
+            Box::new(UriLoader::Config(settings.credentials_uri.clone())),
+            Box::new(EnvLoader::ALIBABA_CLOUD),
+            Box::new(EnvLoader::ALICLOUD),
+            Box::new(OidcLoader::Environment),
+            Box::new(ProfileLoader::default_position(settings)),
+            Box::new(IniLoader),
+            Box::new(EcsMetadataLoader::Default),
+            Box::new(UriLoader::Environment),
+        ],
+        names,
+    )
 }
 
-/// The credentials of the provider's configuration: the default chain, with `assumeRole` on top when set.
-pub fn resolve(
-    inputs: &ConfigInputs,
+/// The credentials of the caller's settings: the default chain, with `assume_role` on top when set.
+pub(crate) fn resolve(
+    settings: &CredentialSettings,
     cx: &LoadContext<'_>,
 ) -> Result<Arc<dyn ProvideCredentials>, Error> {
-    let base = default_chain(inputs).resolve(cx)?;
-    match &inputs.assume_role {
+    let base = default_chain(settings, cx.names).resolve(cx)?;
+    match &settings.assume_role {
         None => Ok(base),
         Some(role) => AssumeRoleProvider::build(
             base,
             RoleSpec {
                 role_arn: role.role_arn.clone(),
                 session_name: role.session_name.clone(),
-                duration_seconds: role.session_expiration,
+                duration_seconds: role.duration_seconds,
                 policy: role.policy.clone(),
                 external_id: role.external_id.clone(),
                 sts_region: None,
             },
-            "assumeRole",
+            &(cx.names)(Setting::AssumeRole),
             cx,
         ),
     }
 }
 
-fn nothing_found(notes: &[String]) -> Error {
+fn nothing_found(notes: &[String], names: SettingNames) -> Error {
     let places: Vec<String> = notes.iter().map(|n| format!("  - {n}")).collect();
     Error::Credentials(format!(
-        "no Alibaba Cloud credentials found; looked in:\n{}\nset alicloud:accessKey and alicloud:secretKey (pulumi config set --secret alicloud:secretKey ...) or one of the above",
-        places.join("\n")
+        "no Alibaba Cloud credentials found; looked in:\n{}\nset {} and {} or one of the above",
+        places.join("\n"),
+        names(Setting::AccessKeyId),
+        names(Setting::AccessKeySecret),
     ))
 }
 
 impl Chain {
-    /// A chain of these loaders.
-    pub fn new(loaders: Vec<Box<dyn Loader>>) -> Self {
-        Chain { loaders }
+    /// A chain of these loaders, whose messages name settings with `names`.
+    pub(crate) fn new(loaders: Vec<Box<dyn Loader>>, names: SettingNames) -> Self {
+        Chain { loaders, names }
     }
 
     /// The first source that has credentials. An error from a source stops the chain (a half-set source is a
     /// mistake to report, not to skip). Sources only the network can settle ([`Loaded::Maybe`]) are kept
     /// and asked, in order, at the first call. Nothing anywhere is an error naming every place looked and why
     /// it had nothing.
-    pub fn resolve(&self, cx: &LoadContext<'_>) -> Result<Arc<dyn ProvideCredentials>, Error> {
+    pub(crate) fn resolve(
+        &self,
+        cx: &LoadContext<'_>,
+    ) -> Result<Arc<dyn ProvideCredentials>, Error> {
         let mut notes = Vec::new();
         let mut candidates: Vec<Arc<dyn ProvideCredentials>> = Vec::new();
         for loader in &self.loaders {
             match loader.load(cx)? {
-                Loaded::Absent(why) => notes.push(format!("{}: {why}", loader.describe())),
+                Loaded::Absent(why) => notes.push(format!("{}: {why}", loader.describe(cx.names))),
                 Loaded::Found(provider) => {
                     tracing::debug!(source = %provider.describe(), "credentials source chosen");
                     if candidates.is_empty() {
@@ -108,11 +124,12 @@ impl Chain {
             }
         }
         if candidates.is_empty() {
-            return Err(nothing_found(&notes));
+            return Err(nothing_found(&notes, self.names));
         }
         Ok(Arc::new(Fallback {
             candidates,
             notes,
+            names: self.names,
             chosen: Mutex::new(None),
         }))
     }
@@ -123,6 +140,7 @@ struct Fallback {
     candidates: Vec<Arc<dyn ProvideCredentials>>,
     /// Why the sources examined at Configure had nothing.
     notes: Vec<String>,
+    names: SettingNames,
     chosen: Mutex<Option<usize>>,
 }
 
@@ -170,7 +188,7 @@ impl ProvideCredentials for Fallback {
                     source.describe()
                 ));
             }
-            Err(nothing_found(&notes))
+            Err(nothing_found(&notes, self.names))
         })
     }
 }
@@ -182,11 +200,12 @@ mod tests {
     use chrono::TimeDelta;
 
     use super::*;
+    use crate::credentials::sts::StsEndpoints;
     use crate::credentials::testing::{
         ManualClock, Reply, Server, fetch_context, provide, sts_answer, transport,
     };
-    use crate::settings::{AssumeRoleInputs, OidcRoleInputs};
-    use crate::sts::StsEndpoints;
+    use crate::credentials::{AssumeRoleSettings, OidcRoleSettings};
+    use crate::environment::field_names;
     use crate::{MapEnvironment, SignatureVersion};
 
     /// A loader that counts its calls and answers as told.
@@ -223,7 +242,7 @@ mod tests {
     }
 
     impl Loader for Counting {
-        fn describe(&self) -> String {
+        fn describe(&self, _names: SettingNames) -> String {
             self.name.into()
         }
         fn load(&self, _cx: &LoadContext<'_>) -> Result<Loaded, Error> {
@@ -262,6 +281,7 @@ mod tests {
             env: &env,
             sts: &StsEndpoints::default(),
             clock: &clock,
+            names: crate::environment::field_names,
         })
     }
 
@@ -274,7 +294,7 @@ mod tests {
         let (a, ca) = counting("a", Answer::Absent);
         let (b, cb) = counting("b", Answer::Found);
         let (c, cc) = counting("c", Answer::Found);
-        let got = resolve_chain(Chain::new(vec![a, b, c])).unwrap();
+        let got = resolve_chain(Chain::new(vec![a, b, c], field_names)).unwrap();
         assert_eq!(got.known().unwrap().access_key_id, "b");
         assert_eq!(calls(&[&ca, &cb, &cc]), [1, 1, 0]);
     }
@@ -283,7 +303,9 @@ mod tests {
     fn a_broken_source_stops_the_chain() {
         let (a, _) = counting("a", Answer::Broken);
         let (b, cb) = counting("b", Answer::Found);
-        let err = resolve_chain(Chain::new(vec![a, b])).err().unwrap();
+        let err = resolve_chain(Chain::new(vec![a, b], field_names))
+            .err()
+            .unwrap();
         assert!(err.to_string().contains("a is broken"), "{err}");
         assert_eq!(calls(&[&cb]), [0]);
     }
@@ -292,7 +314,7 @@ mod tests {
     fn nothing_found_names_every_place_and_why() {
         let (a, _) = counting("place-a", Answer::Absent);
         let (b, _) = counting("place-b", Answer::Absent);
-        let err = resolve_chain(Chain::new(vec![a, b]))
+        let err = resolve_chain(Chain::new(vec![a, b], field_names))
             .err()
             .unwrap()
             .to_string();
@@ -300,7 +322,9 @@ mod tests {
             err.contains("  - place-a: place-a is empty\n  - place-b: place-b is empty"),
             "{err}"
         );
-        let err = resolve_chain(Chain::new(vec![])).err().unwrap();
+        let err = resolve_chain(Chain::new(vec![], field_names))
+            .err()
+            .unwrap();
         assert!(matches!(err, Error::Credentials(_)));
     }
 
@@ -310,7 +334,7 @@ mod tests {
         let (b, cb) = counting("probe-b", Answer::Maybe(false));
         let (c, cc) = counting("probe-c", Answer::Maybe(true));
         let (d, cd) = counting("d", Answer::Found);
-        let p = resolve_chain(Chain::new(vec![a, b, c, d])).unwrap();
+        let p = resolve_chain(Chain::new(vec![a, b, c, d], field_names)).unwrap();
         // Configure looked at every loader up to the first definite source and asked no one.
         assert_eq!(calls(&[&ca, &cb, &cc, &cd]), [1, 1, 1, 1]);
         let t = transport(SignatureVersion::V3);
@@ -335,7 +359,7 @@ mod tests {
     async fn probes_that_have_nothing_end_in_the_full_list() {
         let (a, _) = counting("a", Answer::Absent);
         let (b, _) = counting("probe-b", Answer::Maybe(false));
-        let p = resolve_chain(Chain::new(vec![a, b])).unwrap();
+        let p = resolve_chain(Chain::new(vec![a, b], field_names)).unwrap();
         let err = provide(p.as_ref(), &transport(SignatureVersion::V3))
             .await
             .unwrap_err()
@@ -363,7 +387,7 @@ mod tests {
         )
     }
 
-    fn id(inputs: &ConfigInputs, env: &MapEnvironment) -> String {
+    fn id(inputs: &CredentialSettings, env: &MapEnvironment) -> String {
         let clock = ManualClock::new().clock();
         let p = resolve(
             inputs,
@@ -371,6 +395,7 @@ mod tests {
                 env,
                 sts: &StsEndpoints::default(),
                 clock: &clock,
+                names: crate::environment::field_names,
             },
         )
         .unwrap();
@@ -382,19 +407,19 @@ mod tests {
     #[test]
     fn default_order_config_env_alicloud_profile_ini() {
         let mut env = chain_env();
-        let keys = ConfigInputs {
-            access_key: Some("CFG".into()),
-            secret_key: Some("S0".into()),
+        let keys = CredentialSettings {
+            access_key_id: Some("CFG".into()),
+            access_key_secret: Some("S0".into()),
             ..Default::default()
         };
         assert_eq!(id(&keys, &env), "CFG");
         // A configured profile comes before the environment's keys.
-        let profile = ConfigInputs {
+        let profile = CredentialSettings {
             profile: Some("q".into()),
             ..Default::default()
         };
         assert_eq!(id(&profile, &env), "PROFILE");
-        let none = ConfigInputs::default();
+        let none = CredentialSettings::default();
         assert_eq!(id(&none, &env), "ENV1");
         env.vars.remove("ALIBABA_CLOUD_ACCESS_KEY_ID");
         env.vars.remove("ALIBABA_CLOUD_ACCESS_KEY_SECRET");
@@ -420,13 +445,13 @@ mod tests {
     #[test]
     fn config_sources_in_their_order() {
         let env = chain_env().file("/tmp/tok", "jwt");
-        let oidc = Some(OidcRoleInputs {
+        let oidc = Some(OidcRoleSettings {
             role_arn: "acs:ram::1:role/ci".into(),
             oidc_provider_arn: "p".into(),
             oidc_token_file: Some("/tmp/tok".into()),
             ..Default::default()
         });
-        let all = ConfigInputs {
+        let all = CredentialSettings {
             assume_role_with_oidc: oidc.clone(),
             ecs_role_name: Some("worker".into()),
             profile: Some("q".into()),
@@ -434,17 +459,17 @@ mod tests {
             ..Default::default()
         };
         assert!(id(&all, &env).contains("AssumeRoleWithOIDC"));
-        let ecs = ConfigInputs {
+        let ecs = CredentialSettings {
             assume_role_with_oidc: None,
             ..all.clone()
         };
         assert!(id(&ecs, &env).contains("\"worker\""));
-        let profile = ConfigInputs {
+        let profile = CredentialSettings {
             ecs_role_name: None,
             ..ecs
         };
         assert_eq!(id(&profile, &env), "PROFILE");
-        let uri = ConfigInputs {
+        let uri = CredentialSettings {
             profile: None,
             ..profile
         };
@@ -455,22 +480,23 @@ mod tests {
     fn nothing_anywhere_lists_every_source() {
         let clock = ManualClock::new().clock();
         let err = resolve(
-            &ConfigInputs::default(),
+            &CredentialSettings::default(),
             &LoadContext {
                 env: &MapEnvironment::with_vars(&[]),
                 sts: &StsEndpoints::default(),
                 clock: &clock,
+                names: crate::environment::field_names,
             },
         )
         .err()
         .unwrap()
         .to_string();
         for place in [
-            "alicloud:accessKey",
-            "alicloud:assumeRoleWithOidc",
-            "alicloud:ecsRoleName",
-            "alicloud:profile",
-            "alicloud:credentialsUri",
+            "access_key_id",
+            "assume_role_with_oidc",
+            "ecs_role_name",
+            "profile",
+            "credentials_uri",
             "ALIBABA_CLOUD_ACCESS_KEY_ID",
             "ALICLOUD_ACCESS_KEY",
             "ALIBABA_CLOUD_OIDC_PROVIDER_ARN",
@@ -488,11 +514,11 @@ mod tests {
     async fn assume_role_goes_on_top_of_what_the_chain_found() {
         let expires = ManualClock::new().now() + TimeDelta::minutes(15);
         let server = Server::start(move |_| Reply::json(200, sts_answer("STS.TOP", expires))).await;
-        let inputs = ConfigInputs {
-            assume_role: Some(AssumeRoleInputs {
+        let inputs = CredentialSettings {
+            assume_role: Some(AssumeRoleSettings {
                 role_arn: "acs:ram::1:role/top".into(),
-                session_name: Some("pulumi".into()),
-                session_expiration: Some(900),
+                session_name: Some("deployer".into()),
+                duration_seconds: Some(900),
                 ..Default::default()
             }),
             ..Default::default()
@@ -509,6 +535,7 @@ mod tests {
                 env: &env,
                 sts: &sts,
                 clock: &clock,
+                names: crate::environment::field_names,
             },
         )
         .unwrap();
@@ -525,7 +552,7 @@ mod tests {
                 .unwrap_or_default()
                 .contains("Credential=ENV1,")
         );
-        assert_eq!(req.param("RoleSessionName").as_deref(), Some("pulumi"));
+        assert_eq!(req.param("RoleSessionName").as_deref(), Some("deployer"));
         assert_eq!(req.param("DurationSeconds").as_deref(), Some("900"));
     }
 }

@@ -1,46 +1,53 @@
-//! Credentials from the provider's own configuration.
+//! Credentials from the caller's own settings.
 
-use super::{LoadContext, Loaded, Loader, found, from_parts};
-use crate::Error;
+use std::fmt;
 
-/// `alicloud:accessKey`, `alicloud:secretKey`, `alicloud:securityToken`.
+use super::{LoadContext, Loaded, Loader, configured, found, from_parts};
+use crate::environment::{Setting, SettingNames};
+use crate::error::Error;
+use crate::redact::Redact;
+
+const SETTINGS: &[Setting] = &[
+    Setting::AccessKeyId,
+    Setting::AccessKeySecret,
+    Setting::SecurityToken,
+];
+
+/// [`CredentialSettings`](super::CredentialSettings)' keys and token.
 #[derive(Clone, Default)]
-pub struct ConfigLoader {
-    /// accessKey.
-    pub access_key: Option<String>,
-    /// secretKey.
-    pub secret_key: Option<String>,
-    /// securityToken.
+pub(crate) struct ConfigLoader {
+    pub access_key_id: Option<String>,
+    pub access_key_secret: Option<String>,
     pub security_token: Option<String>,
 }
 
-impl std::fmt::Debug for ConfigLoader {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+impl fmt::Debug for ConfigLoader {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ConfigLoader")
-            .field("access_key", &self.access_key)
-            .field(
-                "secret_key",
-                &self.secret_key.as_ref().map(|_| "<redacted>"),
-            )
-            .field(
-                "security_token",
-                &self.security_token.as_ref().map(|_| "<redacted>"),
-            )
+            .field("access_key_id", &self.access_key_id)
+            .field("access_key_secret", &Redact::from(&self.access_key_secret))
+            .field("security_token", &Redact::from(&self.security_token))
             .finish()
     }
 }
 
 impl Loader for ConfigLoader {
-    fn describe(&self) -> String {
-        "provider config (alicloud:accessKey, alicloud:secretKey, alicloud:securityToken)".into()
+    fn describe(&self, names: SettingNames) -> String {
+        configured(names, SETTINGS)
     }
 
-    fn load(&self, _cx: &LoadContext<'_>) -> Result<Loaded, Error> {
+    fn load(&self, cx: &LoadContext<'_>) -> Result<Loaded, Error> {
         Ok(
             match from_parts(
-                "provider config",
-                ("accessKey", self.access_key.clone()),
-                ("secretKey", self.secret_key.clone()),
+                "configuration",
+                (
+                    &(cx.names)(Setting::AccessKeyId),
+                    self.access_key_id.clone(),
+                ),
+                (
+                    &(cx.names)(Setting::AccessKeySecret),
+                    self.access_key_secret.clone(),
+                ),
                 self.security_token.clone(),
             )? {
                 Some(c) => found(c),
@@ -62,8 +69,8 @@ mod tests {
         t: Option<&str>,
     ) -> Result<Option<Credentials>, Error> {
         let loader = ConfigLoader {
-            access_key: k.map(Into::into),
-            secret_key: s.map(Into::into),
+            access_key_id: k.map(Into::into),
+            access_key_secret: s.map(Into::into),
             security_token: t.map(Into::into),
         };
         static_credentials(&loader, &MapEnvironment::default())
@@ -87,13 +94,13 @@ mod tests {
             load(Some("AK"), None, None)
                 .unwrap_err()
                 .to_string()
-                .contains("accessKey is set but secretKey is not")
+                .contains("access_key_id is set but access_key_secret is not")
         );
         assert!(
             load(None, Some("S"), None)
                 .unwrap_err()
                 .to_string()
-                .contains("accessKey is not")
+                .contains("access_key_id is not")
         );
         assert!(load(None, None, Some("T")).is_err());
     }
@@ -101,8 +108,8 @@ mod tests {
     #[test]
     fn debug_redacts() {
         let loader = ConfigLoader {
-            access_key: Some("AK".into()),
-            secret_key: Some("very-secret".into()),
+            access_key_id: Some("AK".into()),
+            access_key_secret: Some("very-secret".into()),
             security_token: Some("tok".into()),
         };
         let shown = format!("{loader:?}");

@@ -10,17 +10,16 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use serde::Deserialize;
-
 use super::{
-    BoxFuture, Credentials, FetchContext, LoadContext, Loaded, Loader, ProvideCredentials, cached,
-    is_true, parse_expiration,
+    BoxFuture, Credentials, FetchContext, LoadContext, Loaded, Loader, ProvideCredentials,
+    TemporaryAnswer, cached, configured, is_true,
 };
-use crate::endpoints::Protocol;
-use crate::{Endpoint, Environment, Error};
+use crate::endpoints::{Endpoint, Protocol};
+use crate::environment::{Environment, Setting, SettingNames};
+use crate::error::Error;
 
 /// The metadata service's address.
-pub const DEFAULT_ENDPOINT: &str = "http://100.100.100.200";
+pub(crate) const DEFAULT_ENDPOINT: &str = "http://100.100.100.200";
 const TOKEN_PATH: &str = "/latest/api/token";
 const ROLES_PATH: &str = "/latest/meta-data/ram/security-credentials/";
 const TOKEN_TTL_SECONDS: &str = "21600";
@@ -31,23 +30,13 @@ const ROLE_NAME: &str = "ALIBABA_CLOUD_ECS_METADATA";
 const ENDPOINT: &str = "ALIBABA_CLOUD_ECS_METADATA_ENDPOINT";
 
 /// Credentials of an instance RAM role.
-pub struct EcsMetadataProvider {
+pub(crate) struct EcsMetadataProvider {
     endpoint: Endpoint,
     role_name: Option<String>,
     imdsv1_disabled: bool,
     /// Whether an unreachable service (or an instance without a role) means "none here" instead of an error.
     probe: bool,
     http: reqwest::Client,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
-struct Answer {
-    code: Option<String>,
-    access_key_id: Option<String>,
-    access_key_secret: Option<String>,
-    security_token: Option<String>,
-    expiration: Option<String>,
 }
 
 /// Why a step failed: the service was not there, or it answered wrongly.
@@ -186,7 +175,7 @@ impl EcsMetadataProvider {
                 excerpt(&body)
             )));
         }
-        let answer: Answer = serde_json::from_str(&body).map_err(|e| {
+        let answer: TemporaryAnswer = serde_json::from_str(&body).map_err(|e| {
             Failure::Broken(format!("{what}: the answer is not the expected JSON ({e})"))
         })?;
         if answer.code.as_deref() != Some("Success") {
@@ -195,22 +184,14 @@ impl EcsMetadataProvider {
                 answer.code.unwrap_or_default()
             )));
         }
-        let (Some(id), Some(secret), Some(token), Some(expiration)) = (
-            answer.access_key_id,
-            answer.access_key_secret,
-            answer.security_token,
-            answer.expiration,
-        ) else {
-            return Err(Failure::Broken(format!(
-                "{what}: the answer lacks AccessKeyId, AccessKeySecret, SecurityToken or Expiration"
-            )));
-        };
         let source = format!("ECS instance RAM role {role:?}");
-        let mut c = Credentials::new(id, secret, Some(token), source.clone());
-        c.expiration = Some(
-            parse_expiration(&expiration, &source).map_err(|e| Failure::Broken(e.to_string()))?,
-        );
-        Ok(c)
+        answer.credentials(&source, "").map_err(|why| {
+            Failure::Broken(if why.starts_with("the answer") {
+                format!("{what}: {why}")
+            } else {
+                why
+            })
+        })
     }
 }
 
@@ -272,10 +253,10 @@ fn looks_like_ecs(env: &dyn Environment) -> Option<bool> {
     )
 }
 
-/// The metadata service: by the provider's `ecsRoleName`, or as the chain's last resort.
+/// The metadata service: by the caller's `ecs_role_name`, or as the chain's last resort.
 #[derive(Debug, Clone)]
-pub enum EcsMetadataLoader {
-    /// `alicloud:ecsRoleName` (unset: nothing here). Failures are errors.
+pub(crate) enum EcsMetadataLoader {
+    /// `ecs_role_name` (unset: nothing here). Failures are errors.
     Config(Option<String>),
     /// The role named by `ALIBABA_CLOUD_ECS_METADATA` (failures are errors), else a probe of the service
     /// when this looks like an ECS instance or `ALIBABA_CLOUD_ECS_METADATA_ENDPOINT` names the service.
@@ -283,9 +264,9 @@ pub enum EcsMetadataLoader {
 }
 
 impl Loader for EcsMetadataLoader {
-    fn describe(&self) -> String {
+    fn describe(&self, names: SettingNames) -> String {
         match self {
-            EcsMetadataLoader::Config(_) => "provider config (alicloud:ecsRoleName)".into(),
+            EcsMetadataLoader::Config(_) => configured(names, &[Setting::EcsRoleName]),
             EcsMetadataLoader::Default => format!(
                 "ECS instance RAM role from the metadata service ({ROLE_NAME}, {ENDPOINT}, {DISABLED})"
             ),
@@ -299,7 +280,8 @@ impl Loader for EcsMetadataLoader {
             EcsMetadataLoader::Config(Some(role)) => {
                 if disabled {
                     return Err(Error::Credentials(format!(
-                        "ecsRoleName is {role:?} but {DISABLED}=true disables the metadata service"
+                        "{} is {role:?} but {DISABLED}=true disables the metadata service",
+                        (cx.names)(Setting::EcsRoleName)
                     )));
                 }
                 Ok(Loaded::Found(role_provider(cx, Some(role.clone()))?))
@@ -312,9 +294,10 @@ impl Loader for EcsMetadataLoader {
                     return Ok(Loaded::Found(role_provider(cx, Some(role))?));
                 }
                 if cx.env.var(ENDPOINT).is_none() && looks_like_ecs(cx.env) == Some(false) {
-                    return Ok(Loaded::Absent(
-                        "not an ECS instance (no \"Alibaba Cloud\" in /sys/class/dmi/id/product_name or sys_vendor); name the role with ALIBABA_CLOUD_ECS_METADATA or alicloud:ecsRoleName to use it anyway".into(),
-                    ));
+                    return Ok(Loaded::Absent(format!(
+                        "not an ECS instance (no \"Alibaba Cloud\" in /sys/class/dmi/id/product_name or sys_vendor); name the role with {ROLE_NAME} or {} to use it anyway",
+                        (cx.names)(Setting::EcsRoleName)
+                    )));
                 }
                 Ok(Loaded::Maybe(cached(
                     EcsMetadataProvider::new(cx.env, None, true)?,

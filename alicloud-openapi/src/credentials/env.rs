@@ -1,11 +1,12 @@
 //! Credentials from environment variables.
 
 use super::{LoadContext, Loaded, Loader, found, from_parts};
-use crate::Error;
+use crate::environment::SettingNames;
+use crate::error::Error;
 
 /// One family of variables: key, secret and token names.
 #[derive(Debug, Clone, Copy)]
-pub struct EnvLoader {
+pub(crate) struct EnvLoader {
     /// The AccessKey ID variable.
     pub key: &'static str,
     /// The secret variable.
@@ -30,7 +31,7 @@ impl EnvLoader {
 }
 
 impl Loader for EnvLoader {
-    fn describe(&self) -> String {
+    fn describe(&self, _names: SettingNames) -> String {
         format!(
             "environment ({}, {}, {})",
             self.key, self.secret, self.token

@@ -12,7 +12,7 @@ use super::{
     BoxFuture, Clock, Credentials, FetchContext, LoadContext, ProvideCredentials, cached,
     parse_expiration,
 };
-use crate::Error;
+use crate::error::Error;
 
 /// How long the command may run (credentials-go's default).
 const TIMEOUT: Duration = Duration::from_secs(60);
@@ -20,7 +20,7 @@ const TIMEOUT: Duration = Duration::from_secs(60);
 const UNDATED_LIFETIME: TimeDelta = TimeDelta::minutes(15);
 
 /// Runs a command for credentials.
-pub struct ExternalProvider {
+pub(crate) struct ExternalProvider {
     argv: Vec<String>,
     what: String,
     clock: Clock,
@@ -208,8 +208,8 @@ impl ProvideCredentials for ExternalProvider {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::credentials::sts::StsEndpoints;
     use crate::credentials::testing::{ManualClock, provide, transport};
-    use crate::sts::StsEndpoints;
     use crate::{MapEnvironment, SignatureVersion};
 
     #[test]
@@ -236,6 +236,7 @@ mod tests {
             env: &env,
             sts: &StsEndpoints::default(),
             clock: &clock,
+            names: crate::environment::field_names,
         };
         let p = ExternalProvider::build(command, "profile \"ext\"", &cx)?;
         provide(p.as_ref(), &transport(SignatureVersion::V3)).await

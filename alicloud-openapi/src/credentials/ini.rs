@@ -12,7 +12,8 @@ use super::assume_role::{AssumeRoleProvider, RoleSpec};
 use super::ecs_metadata::role_provider;
 use super::oidc::{OidcProvider, OidcSpec};
 use super::{Credentials, LoadContext, Loaded, Loader, ProvideCredentials, expand_path, read};
-use crate::{Environment, Error};
+use crate::environment::{Environment, SettingNames};
+use crate::error::Error;
 
 const FILE_VARIABLE: &str = "ALIBABA_CLOUD_CREDENTIALS_FILE";
 const PROFILE_VARIABLE: &str = "ALIBABA_CLOUD_PROFILE";
@@ -64,7 +65,7 @@ fn parse(text: &str) -> Result<Sections, String> {
 
 /// The credentials file loader.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct IniLoader;
+pub(crate) struct IniLoader;
 
 impl IniLoader {
     /// The file and whether it was named by `ALIBABA_CLOUD_CREDENTIALS_FILE` (then it must exist). Without
@@ -167,7 +168,7 @@ fn section_provider(
 }
 
 impl Loader for IniLoader {
-    fn describe(&self) -> String {
+    fn describe(&self, _names: SettingNames) -> String {
         format!(
             "the credentials file ~/.alibabacloud/credentials ({FILE_VARIABLE}; section default or {PROFILE_VARIABLE})"
         )

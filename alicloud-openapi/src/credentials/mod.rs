@@ -1,15 +1,14 @@
 //! Credentials and where they come from, in the order of Alibaba's own tools.
 //!
 //! Two phases:
-//! - **Configure** ([`Loader`]): each source looks at the configuration, the environment and its files,
-//!   without touching the network. It says there is nothing there ([`Loaded::Absent`], with the reason), that
-//!   credentials come from it ([`Loaded::Found`]), or that only the network can tell ([`Loaded::Maybe`], the
-//!   ECS metadata service off an instance). A broken source is an error, so mistakes surface at Configure.
+//! - **Configure** (one loader per source): each source looks at the configuration, the environment and its files,
+//!   without touching the network. It says there is nothing there (with the reason), that credentials come
+//!   from it, or that only the network can tell (the ECS metadata service off an instance). A broken source is an error, so mistakes surface at Configure.
 //! - **Calls** ([`ProvideCredentials`]): the client asks the resolved provider before every attempt. Sources
 //!   that hand out temporary credentials (STS, the metadata service, a credentials URI, an external command)
-//!   are [`Cached`]: refreshed [`REFRESH_MARGIN`] before they expire, once for all concurrent callers.
+//!   are cached: refreshed three minutes before they expire, once for all concurrent callers.
 //!
-//! [`resolve`] builds the whole chain from the provider's configuration.
+//! The chain is built from [`CredentialSettings`] when the client's settings are resolved.
 
 mod assume_role;
 mod cache;
@@ -21,86 +20,53 @@ mod external;
 mod ini;
 mod oidc;
 mod profile;
+mod settings;
+pub(crate) mod sts;
 mod uri;
 
 use std::fmt;
-use std::future::Future;
 use std::path::{Path, PathBuf};
-use std::pin::Pin;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
+use serde::Deserialize;
 
-pub use assume_role::AssumeRoleProvider;
-pub use cache::{Cached, REFRESH_MARGIN};
-pub use chain::{Chain, default_chain, resolve};
-pub use config::ConfigLoader;
-pub use ecs_metadata::{EcsMetadataLoader, EcsMetadataProvider};
-pub use env::EnvLoader;
-pub use external::ExternalProvider;
-pub use ini::IniLoader;
-pub use oidc::{OidcLoader, OidcProvider};
-pub use profile::{ProfileLoader, ProfileSelection};
-pub use uri::{UriLoader, UriProvider};
+pub(crate) use chain::resolve;
+pub(crate) use profile::ProfileLoader;
+pub use settings::{AssumeRoleSettings, CredentialSettings, OidcRoleSettings};
 
-use super::client::Transport;
-use super::sts::StsEndpoints;
-use super::{CallContext, Environment, Error};
-
-/// An AccessKey pair, optionally with an STS token and the time it expires.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Credentials {
-    /// AccessKey ID.
-    pub access_key_id: String,
-    /// AccessKey secret.
-    pub access_key_secret: String,
-    /// STS security token, for temporary credentials.
-    pub security_token: Option<String>,
-    /// When temporary credentials stop working; `None` for long-lived keys.
-    pub expiration: Option<DateTime<Utc>>,
-    /// Where they were found, for messages.
-    pub source: String,
-}
-
-impl Credentials {
-    /// Long-lived credentials (no expiration).
-    pub fn new(
-        access_key_id: impl Into<String>,
-        access_key_secret: impl Into<String>,
-        security_token: Option<String>,
-        source: impl Into<String>,
-    ) -> Credentials {
-        Credentials {
-            access_key_id: access_key_id.into(),
-            access_key_secret: access_key_secret.into(),
-            security_token,
-            expiration: None,
-            source: source.into(),
-        }
-    }
-}
-
-impl fmt::Debug for Credentials {
-    // Secrets never reach logs or error messages.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Credentials")
-            .field("access_key_id", &self.access_key_id)
-            .field("access_key_secret", &"<redacted>")
-            .field(
-                "security_token",
-                &self.security_token.as_ref().map(|_| "<redacted>"),
-            )
-            .field("expiration", &self.expiration)
-            .field("source", &self.source)
-            .finish()
-    }
-}
-
-/// A boxed future, for object-safe async traits.
-pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+pub use crate::context::BoxFuture;
+use crate::context::CallContext;
+use crate::environment::{Environment, Setting, SettingNames};
+use crate::error::Error;
+pub use crate::sign::Credentials;
+use crate::transport::Transport;
+use cache::Cached;
+use sts::StsEndpoints;
 
 /// What a credentials source may use while fetching: the call's deadline and cancellation, and the client's
 /// transport for STS calls.
+///
+/// ```
+/// use alicloud_openapi::credentials::{BoxFuture, Credentials, FetchContext, ProvideCredentials};
+/// use alicloud_openapi::Error;
+///
+/// /// Credentials from a vault of one's own.
+/// struct Vault;
+///
+/// impl ProvideCredentials for Vault {
+///     fn describe(&self) -> String {
+///         "the vault".into()
+///     }
+///
+///     fn provide<'a>(
+///         &'a self,
+///         _cx: &'a FetchContext<'a>,
+///     ) -> BoxFuture<'a, Result<Option<Credentials>, Error>> {
+///         Box::pin(async { Ok(Some(Credentials::new("AK", "secret", None, "the vault"))) })
+///     }
+/// }
+/// ```
 pub struct FetchContext<'a> {
     call: &'a CallContext,
     transport: &'a Transport,
@@ -121,17 +87,18 @@ impl<'a> FetchContext<'a> {
     }
 }
 
-/// Hands out credentials at call time.
+/// Hands out credentials at call time (see [`FetchContext`] for an example).
 pub trait ProvideCredentials: Send + Sync {
     /// The source, as named in messages (never a secret).
     fn describe(&self) -> String;
-    /// Credentials valid now. `Ok(None)` only from a source that could not tell at Configure whether it has
-    /// any ([`Loaded::Maybe`]) and found out that it has none.
+    /// Credentials valid now. `Ok(None)` only from a source that could not tell when the settings were
+    /// resolved whether it has any (the metadata service off an instance) and found out that it has none.
     fn provide<'a>(
         &'a self,
         cx: &'a FetchContext<'a>,
     ) -> BoxFuture<'a, Result<Option<Credentials>, Error>>;
-    /// The credentials, when they are fixed and known without asking anyone.
+    /// The credentials, when they are fixed and known without asking anyone (tests only).
+    #[cfg(test)]
     fn known(&self) -> Option<Credentials> {
         None
     }
@@ -145,6 +112,7 @@ impl ProvideCredentials for Credentials {
         self.source.clone()
     }
 
+    #[cfg(test)]
     fn known(&self) -> Option<Credentials> {
         Some(self.clone())
     }
@@ -191,7 +159,7 @@ impl fmt::Debug for Clock {
 }
 
 /// What one source has, as far as Configure can tell.
-pub enum Loaded {
+pub(crate) enum Loaded {
     /// Nothing here; the reason is shown if no source has credentials.
     Absent(String),
     /// Credentials come from here.
@@ -212,21 +180,29 @@ impl fmt::Debug for Loaded {
 
 /// What loaders read at Configure.
 #[derive(Clone, Copy)]
-pub struct LoadContext<'a> {
+pub(crate) struct LoadContext<'a> {
     /// Variables and files.
     pub env: &'a dyn Environment,
     /// Where STS calls go.
     pub sts: &'a StsEndpoints,
     /// The clock caches of temporary credentials use.
     pub clock: &'a Clock,
+    /// How messages name the caller's settings.
+    pub names: SettingNames,
 }
 
 /// One place credentials may come from, examined at Configure without network access.
-pub trait Loader: Send + Sync {
-    /// The place, as named in the "no credentials" error.
-    fn describe(&self) -> String;
+pub(crate) trait Loader: Send + Sync {
+    /// The place, as named in the "no credentials" error, naming the caller's settings with `names`.
+    fn describe(&self, names: SettingNames) -> String;
     /// [`Loaded::Absent`] when this source has nothing; `Err` when it has something broken.
     fn load(&self, cx: &LoadContext<'_>) -> Result<Loaded, Error>;
+}
+
+/// The caller's `settings`, as a place credentials may come from.
+fn configured(names: SettingNames, settings: &[Setting]) -> String {
+    let named: Vec<String> = settings.iter().map(|s| names(*s)).collect();
+    format!("configuration ({})", named.join(", "))
 }
 
 /// Static credentials as a provider.
@@ -289,6 +265,40 @@ pub(crate) fn parse_expiration(text: &str, source: &str) -> Result<DateTime<Utc>
                 "{source}: invalid Expiration {text:?} ({e}); expected e.g. 2026-01-01T00:00:00Z"
             ))
         })
+}
+
+/// The temporary credentials STS, the ECS metadata service and a credentials URI answer with (STS nests them
+/// under `Credentials`; the others put `Code` and `Message` beside them).
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct TemporaryAnswer {
+    pub code: Option<String>,
+    pub message: Option<String>,
+    access_key_id: Option<String>,
+    access_key_secret: Option<String>,
+    security_token: Option<String>,
+    expiration: Option<String>,
+}
+
+impl TemporaryAnswer {
+    /// The credentials, named `source`; else why not, naming the fields as `prefix` + name (the answer's
+    /// secrets are never repeated).
+    pub(crate) fn credentials(self, source: &str, prefix: &str) -> Result<Credentials, String> {
+        let (Some(id), Some(secret), Some(token), Some(expiration)) = (
+            self.access_key_id,
+            self.access_key_secret,
+            self.security_token,
+            self.expiration,
+        ) else {
+            return Err(format!(
+                "the answer lacks {prefix}AccessKeyId, {prefix}AccessKeySecret, {prefix}SecurityToken or \
+                 {prefix}Expiration"
+            ));
+        };
+        let mut c = Credentials::new(id, secret, Some(token), source);
+        c.expiration = Some(parse_expiration(&expiration, source).map_err(|e| e.to_string())?);
+        Ok(c)
+    }
 }
 
 /// Says what was being done when a source failed; deadline, cancellation and errors that already name

@@ -1,18 +1,21 @@
-//! A RAM role assumed with an OIDC token (STS `AssumeRoleWithOIDC`, anonymous): the provider's
-//! `assumeRoleWithOidc`, or `ALIBABA_CLOUD_ROLE_ARN`, `ALIBABA_CLOUD_OIDC_PROVIDER_ARN` and
+//! A RAM role assumed with an OIDC token (STS `AssumeRoleWithOIDC`, anonymous): the caller's
+//! `assume_role_with_oidc`, or `ALIBABA_CLOUD_ROLE_ARN`, `ALIBABA_CLOUD_OIDC_PROVIDER_ARN` and
 //! `ALIBABA_CLOUD_OIDC_TOKEN_FILE` (as set by ACK RRSA and CI systems).
 
 use std::fmt;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use super::OidcRoleSettings;
+use super::configured;
+use super::sts::{self, AssumeRoleWithOidc, check_duration};
 use super::{
     BoxFuture, Credentials, FetchContext, LoadContext, Loaded, Loader, ProvideCredentials, cached,
     expand_path, read, with_context,
 };
-use crate::settings::OidcRoleInputs;
-use crate::sts::{self, AssumeRoleWithOidc, check_duration};
-use crate::{Endpoint, Environment, Error};
+use crate::endpoints::Endpoint;
+use crate::environment::{Environment, Setting, SettingNames};
+use crate::error::Error;
 
 /// Where the token comes from.
 #[derive(Clone)]
@@ -37,7 +40,7 @@ pub(crate) struct OidcSpec {
 }
 
 /// Assumes a role with an OIDC token.
-pub struct OidcProvider {
+pub(crate) struct OidcProvider {
     role_arn: String,
     oidc_provider_arn: String,
     token: Token,
@@ -173,11 +176,11 @@ impl ProvideCredentials for OidcProvider {
     }
 }
 
-/// The provider's `assumeRoleWithOidc`, or the OIDC variables of the environment.
+/// The caller's `assume_role_with_oidc`, or the OIDC variables of the environment.
 #[derive(Debug, Clone)]
-pub enum OidcLoader {
-    /// `assumeRoleWithOidc` (unset: nothing here).
-    Config(Option<OidcRoleInputs>),
+pub(crate) enum OidcLoader {
+    /// `assume_role_with_oidc` (unset: nothing here).
+    Config(Option<OidcRoleSettings>),
     /// `ALIBABA_CLOUD_ROLE_ARN`, `ALIBABA_CLOUD_OIDC_PROVIDER_ARN`, `ALIBABA_CLOUD_OIDC_TOKEN_FILE`,
     /// `ALIBABA_CLOUD_ROLE_SESSION_NAME`.
     Environment,
@@ -188,9 +191,9 @@ const PROVIDER_ARN: &str = "ALIBABA_CLOUD_OIDC_PROVIDER_ARN";
 const TOKEN_FILE: &str = "ALIBABA_CLOUD_OIDC_TOKEN_FILE";
 
 impl Loader for OidcLoader {
-    fn describe(&self) -> String {
+    fn describe(&self, names: SettingNames) -> String {
         match self {
-            OidcLoader::Config(_) => "provider config (alicloud:assumeRoleWithOidc)".into(),
+            OidcLoader::Config(_) => configured(names, &[Setting::AssumeRoleWithOidc]),
             OidcLoader::Environment => {
                 format!("OIDC role from the environment ({ROLE_ARN}, {PROVIDER_ARN}, {TOKEN_FILE})")
             }
@@ -205,7 +208,7 @@ impl Loader for OidcLoader {
                 oidc_provider_arn: i.oidc_provider_arn.clone(),
                 token: i.oidc_token.clone(),
                 token_file: i.oidc_token_file.clone(),
-                session_name: i.role_session_name.clone(),
+                session_name: i.session_name.clone(),
                 duration_seconds: i.duration_seconds,
                 policy: i.policy.clone(),
                 sts_region: None,
@@ -238,10 +241,10 @@ impl Loader for OidcLoader {
             }
         };
         let what = match self {
-            OidcLoader::Config(_) => "assumeRoleWithOidc",
-            OidcLoader::Environment => "OIDC role from the environment",
+            OidcLoader::Config(_) => (cx.names)(Setting::AssumeRoleWithOidc),
+            OidcLoader::Environment => "OIDC role from the environment".to_string(),
         };
-        Ok(Loaded::Found(OidcProvider::build(spec, what, cx)?))
+        Ok(Loaded::Found(OidcProvider::build(spec, &what, cx)?))
     }
 }
 
@@ -250,11 +253,11 @@ mod tests {
     use chrono::TimeDelta;
 
     use super::*;
+    use crate::credentials::sts::StsEndpoints;
     use crate::credentials::testing::{
         ManualClock, Reply, Server, absent, found, load, load_with_sts, provide, sts_answer,
         transport,
     };
-    use crate::sts::StsEndpoints;
     use crate::{MapEnvironment, SignatureVersion};
 
     fn vars() -> Vec<(&'static str, &'static str)> {
@@ -301,7 +304,7 @@ mod tests {
             )
         })
         .await;
-        let inputs = OidcRoleInputs {
+        let inputs = OidcRoleSettings {
             role_arn: "acs:ram::1:role/ci".into(),
             oidc_provider_arn: "acs:ram::1:oidc-provider/gh".into(),
             oidc_token: Some("inline-jwt".into()),
@@ -355,7 +358,7 @@ mod tests {
                 .to_string()
                 .contains("is empty")
         );
-        let inputs = OidcRoleInputs {
+        let inputs = OidcRoleSettings {
             role_arn: "r".into(),
             oidc_provider_arn: "p".into(),
             ..Default::default()

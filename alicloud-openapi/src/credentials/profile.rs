@@ -13,16 +13,17 @@ use super::external::ExternalProvider;
 use super::oidc::{OidcProvider, OidcSpec};
 use super::uri::uri_provider;
 use super::{
-    Credentials, LoadContext, Loaded, Loader, ProvideCredentials, expand_path, is_true, read,
+    CredentialSettings, Credentials, LoadContext, Loaded, Loader, ProvideCredentials, configured,
+    expand_path, is_true, read,
 };
-use crate::settings::ConfigInputs;
-use crate::{Environment, Error};
+use crate::environment::{Environment, Setting, SettingNames, field_names};
+use crate::error::Error;
 
-/// Which profile to use: the provider's `profile`, else `ALIBABA_CLOUD_PROFILE` / `ALICLOUD_PROFILE`, else
+/// Which profile to use: the caller's `profile`, else `ALIBABA_CLOUD_PROFILE` / `ALICLOUD_PROFILE`, else
 /// the file's `current`.
 #[derive(Debug, Clone, Default)]
-pub struct ProfileSelection {
-    /// `alicloud:profile`.
+pub(crate) struct ProfileSelection {
+    /// The caller's `profile`.
     pub configured: Option<String>,
 }
 
@@ -66,16 +67,16 @@ const DISABLED: &str = "ALIBABA_CLOUD_CLI_PROFILE_DISABLED";
 const MODES: &str =
     "AK, StsToken, RamRoleArn, ChainableRamRoleArn, EcsRamRole, OIDC, External, CredentialsURI";
 
-/// The profile file loader. At the provider-config position it answers only when `alicloud:profile` or
-/// `alicloud:sharedCredentialsFile` is set; at the default position it follows the environment and the
-/// file's `current`, and `ALIBABA_CLOUD_CLI_PROFILE_DISABLED=true` turns it off.
+/// The profile file loader. At the caller's settings' position it answers only when `profile` or
+/// `shared_credentials_file` is set; at the default position it follows the environment and the file's
+/// `current`, and `ALIBABA_CLOUD_CLI_PROFILE_DISABLED=true` turns it off.
 #[derive(Debug, Clone, Default)]
-pub struct ProfileLoader {
+pub(crate) struct ProfileLoader {
     /// Which profile.
     pub selection: ProfileSelection,
-    /// `alicloud:sharedCredentialsFile`: the file instead of `~/.aliyun/config.json`.
+    /// `shared_credentials_file`: the file instead of `~/.aliyun/config.json`.
     pub file: Option<String>,
-    /// Whether this is the provider-config position.
+    /// Whether this is the settings' position.
     pub configured_only: bool,
 }
 
@@ -102,8 +103,8 @@ enum Selected {
 }
 
 impl ProfileLoader {
-    /// The provider-config position: `profile` and `sharedCredentialsFile`.
-    pub fn configured(inputs: &ConfigInputs) -> ProfileLoader {
+    /// The settings' position: `profile` and `shared_credentials_file`.
+    pub fn configured(inputs: &CredentialSettings) -> ProfileLoader {
         ProfileLoader {
             selection: ProfileSelection {
                 configured: inputs.profile.clone(),
@@ -114,7 +115,7 @@ impl ProfileLoader {
     }
 
     /// The default position (after the environment's keys).
-    pub fn default_position(inputs: &ConfigInputs) -> ProfileLoader {
+    pub fn default_position(inputs: &CredentialSettings) -> ProfileLoader {
         ProfileLoader {
             configured_only: false,
             ..ProfileLoader::configured(inputs)
@@ -125,7 +126,7 @@ impl ProfileLoader {
         self.selection.configured.is_some() || self.file.is_some()
     }
 
-    /// The file: `sharedCredentialsFile`, else `ALIBABA_CLOUD_CONFIG_FILE`, else `~/.aliyun/config.json`; and
+    /// The file: `shared_credentials_file`, else `ALIBABA_CLOUD_CONFIG_FILE`, else `~/.aliyun/config.json`; and
     /// whether it was named (then it must exist).
     fn path(&self, env: &dyn Environment) -> Option<(PathBuf, bool)> {
         if let Some(f) = self.file.as_deref().filter(|f| !f.is_empty()) {
@@ -138,7 +139,7 @@ impl ProfileLoader {
             .map(|h| (h.join(".aliyun").join("config.json"), false))
     }
 
-    fn select(&self, env: &dyn Environment) -> Result<Selected, Error> {
+    fn select(&self, env: &dyn Environment, names: SettingNames) -> Result<Selected, Error> {
         let wanted = self
             .selection
             .configured
@@ -181,8 +182,9 @@ impl ProfileLoader {
                 .map(Named::Current)
         }) else {
             return Ok(Selected::Nothing(format!(
-                "no profile selected in {} (no current, alicloud:profile, ALIBABA_CLOUD_PROFILE or ALICLOUD_PROFILE)",
-                path.display()
+                "no profile selected in {} (no current, {}, ALIBABA_CLOUD_PROFILE or ALICLOUD_PROFILE)",
+                path.display(),
+                names(Setting::Profile)
             )));
         };
         match file.profiles.iter().find(|p| p.name == wanted.name()) {
@@ -214,7 +216,7 @@ impl ProfileLoader {
         if !self.is_configured() && is_true(env, DISABLED) {
             return None;
         }
-        match self.select(env) {
+        match self.select(env, field_names) {
             Ok(Selected::Profile(p, _, _)) => text(&p.region_id),
             _ => None,
         }
@@ -333,9 +335,9 @@ fn provider(
 }
 
 impl Loader for ProfileLoader {
-    fn describe(&self) -> String {
+    fn describe(&self, names: SettingNames) -> String {
         if self.configured_only {
-            "provider config (alicloud:profile, alicloud:sharedCredentialsFile)".into()
+            configured(names, &[Setting::Profile, Setting::SharedCredentialsFile])
         } else {
             "the CLI profile file ~/.aliyun/config.json (profile from ALIBABA_CLOUD_PROFILE, ALICLOUD_PROFILE or its current; file from ALIBABA_CLOUD_CONFIG_FILE)".into()
         }
@@ -348,11 +350,12 @@ impl Loader for ProfileLoader {
         if !self.configured_only && is_true(cx.env, DISABLED) {
             return Ok(Loaded::Absent(format!("disabled by {DISABLED}=true")));
         }
-        match self.select(cx.env)? {
+        match self.select(cx.env, cx.names)? {
             Selected::Nothing(why) => {
                 if self.configured_only {
                     Err(Error::Credentials(format!(
-                        "alicloud:sharedCredentialsFile: {why}"
+                        "{}: {why}",
+                        (cx.names)(Setting::SharedCredentialsFile)
                     )))
                 } else {
                     Ok(Loaded::Absent(why))
@@ -372,11 +375,11 @@ mod tests {
     use chrono::TimeDelta;
 
     use super::*;
+    use crate::credentials::sts::StsEndpoints;
     use crate::credentials::testing::{
         ManualClock, Reply, Server, absent, found, load, load_with_sts, provide,
         static_credentials, sts_answer, transport,
     };
-    use crate::sts::StsEndpoints;
     use crate::{MapEnvironment, SignatureVersion};
 
     const FILE: &str = r#"{"current": "dev", "profiles": [
@@ -402,7 +405,7 @@ mod tests {
     }
 
     fn loader(name: Option<&str>) -> ProfileLoader {
-        ProfileLoader::default_position(&ConfigInputs {
+        ProfileLoader::default_position(&CredentialSettings {
             profile: name.map(Into::into),
             ..Default::default()
         })
@@ -443,12 +446,12 @@ mod tests {
 
     #[test]
     fn configured_position_and_shared_file() {
-        let inputs = ConfigInputs::default();
+        let inputs = CredentialSettings::default();
         assert_eq!(
             absent(load(&ProfileLoader::configured(&inputs), &env(&[])).unwrap()),
             "not set"
         );
-        let inputs = ConfigInputs {
+        let inputs = CredentialSettings {
             shared_credentials_file: Some("~/other.json".into()),
             ..Default::default()
         };

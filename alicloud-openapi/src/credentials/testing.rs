@@ -10,9 +10,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
 use super::{Clock, Credentials, LoadContext, Loaded, Loader};
-use crate::client::Transport;
-use crate::settings::{SignatureVersion, Timeouts};
-use crate::sts::StsEndpoints;
+use crate::credentials::sts::StsEndpoints;
+use crate::transport::{SignatureVersion, Timeouts, Transport};
 use crate::{CallContext, Endpoint};
 use crate::{Error, MapEnvironment};
 
@@ -296,6 +295,7 @@ pub(crate) fn load_with_sts(
         env,
         sts,
         clock: &ManualClock::new().clock(),
+        names: crate::environment::field_names,
     })
 }
 

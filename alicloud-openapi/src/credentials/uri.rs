@@ -1,42 +1,30 @@
 //! Credentials served over HTTP: `GET <uri>` answers JSON with `Code: "Success"` (when present),
 //! `AccessKeyId`, `AccessKeySecret`, `SecurityToken` and `Expiration` (credentials-go's `uri.go`). From the
-//! provider's `credentialsUri`, `ALIBABA_CLOUD_CREDENTIALS_URI`, or a CLI profile in `CredentialsURI` mode.
+//! caller's `credentials_uri`, `ALIBABA_CLOUD_CREDENTIALS_URI`, or a CLI profile in `CredentialsURI` mode.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use serde::Deserialize;
-
 use super::{
-    BoxFuture, Credentials, FetchContext, LoadContext, Loaded, Loader, ProvideCredentials, cached,
-    parse_expiration,
+    BoxFuture, Credentials, FetchContext, LoadContext, Loaded, Loader, ProvideCredentials,
+    TemporaryAnswer, cached, configured,
 };
-use crate::Error;
+use crate::environment::{Setting, SettingNames};
+use crate::error::Error;
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 const READ_TIMEOUT: Duration = Duration::from_secs(10);
 const VARIABLE: &str = "ALIBABA_CLOUD_CREDENTIALS_URI";
 
 /// Fetches credentials from a URL.
-pub struct UriProvider {
+pub(crate) struct UriProvider {
     url: reqwest::Url,
     http: reqwest::Client,
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
-struct Answer {
-    code: Option<String>,
-    message: Option<String>,
-    access_key_id: Option<String>,
-    access_key_secret: Option<String>,
-    security_token: Option<String>,
-    expiration: Option<String>,
-}
-
 impl UriProvider {
     /// A provider for `uri` (an `http` or `https` URL), named `what` in messages.
-    pub fn new(uri: &str, what: &str) -> Result<UriProvider, Error> {
+    pub(crate) fn new(uri: &str, what: &str) -> Result<UriProvider, Error> {
         let url = reqwest::Url::parse(uri.trim())
             .ok()
             .filter(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some())
@@ -63,7 +51,7 @@ impl UriProvider {
             .text()
             .await
             .map_err(|e| e.without_url().to_string())?;
-        let answer: Option<Answer> = serde_json::from_str(&body).ok();
+        let answer: Option<TemporaryAnswer> = serde_json::from_str(&body).ok();
         if !status.is_success() {
             let detail = answer
                 .map(|a| {
@@ -83,20 +71,7 @@ impl UriProvider {
                 answer.message.unwrap_or_default()
             ));
         }
-        let (Some(id), Some(secret), Some(token), Some(expiration)) = (
-            answer.access_key_id,
-            answer.access_key_secret,
-            answer.security_token,
-            answer.expiration,
-        ) else {
-            return Err(
-                "the answer lacks AccessKeyId, AccessKeySecret, SecurityToken or Expiration".into(),
-            );
-        };
-        let mut c = Credentials::new(id, secret, Some(token), self.describe());
-        c.expiration =
-            Some(parse_expiration(&expiration, &self.describe()).map_err(|e| e.to_string())?);
-        Ok(c)
+        answer.credentials(&self.describe(), "")
     }
 }
 
@@ -145,10 +120,10 @@ pub(crate) fn uri_provider(
     Ok(cached(UriProvider::new(uri, what)?, cx.clock))
 }
 
-/// The provider's `credentialsUri`, or `ALIBABA_CLOUD_CREDENTIALS_URI`.
+/// The caller's `credentials_uri`, or `ALIBABA_CLOUD_CREDENTIALS_URI`.
 #[derive(Clone)]
-pub enum UriLoader {
-    /// `alicloud:credentialsUri` (unset: nothing here).
+pub(crate) enum UriLoader {
+    /// `credentials_uri` (unset: nothing here).
     Config(Option<String>),
     /// `ALIBABA_CLOUD_CREDENTIALS_URI`.
     Environment,
@@ -164,16 +139,16 @@ impl std::fmt::Debug for UriLoader {
 }
 
 impl Loader for UriLoader {
-    fn describe(&self) -> String {
+    fn describe(&self, names: SettingNames) -> String {
         match self {
-            UriLoader::Config(_) => "provider config (alicloud:credentialsUri)".into(),
+            UriLoader::Config(_) => configured(names, &[Setting::CredentialsUri]),
             UriLoader::Environment => format!("credentials URI from the environment ({VARIABLE})"),
         }
     }
 
     fn load(&self, cx: &LoadContext<'_>) -> Result<Loaded, Error> {
         let (uri, what) = match self {
-            UriLoader::Config(uri) => (uri.clone(), "credentialsUri".to_string()),
+            UriLoader::Config(uri) => (uri.clone(), (cx.names)(Setting::CredentialsUri)),
             UriLoader::Environment => (cx.env.var(VARIABLE), VARIABLE.to_string()),
         };
         match uri.filter(|u| !u.trim().is_empty()) {
@@ -251,7 +226,7 @@ mod tests {
         let err = load(&UriLoader::Config(Some("ftp://x/creds".into())), &env).unwrap_err();
         assert!(
             err.to_string()
-                .contains("credentialsUri: not an http(s) URL"),
+                .contains("credentials_uri: not an http(s) URL"),
             "{err}"
         );
     }

@@ -42,11 +42,7 @@ impl Function for GetImageSharePermissions {
 
     async fn invoke(&self, ctx: &Ctx<'_>, args: &Props) -> Result<Props, ResourceError> {
         let image_id = values::get_str(args, IMAGE_ID).unwrap_or_default();
-        let Some(accounts) = ctx
-            .client
-            .list_image_share_accounts(&ctx.call, image_id)
-            .await?
-        else {
+        let Some(accounts) = ctx.shares.list(&ctx.call, image_id).await? else {
             return Err(ResourceError::Failed(format!(
                 "image {image_id} does not exist in region {} (or is not owned by this account)",
                 ctx.client.region()

@@ -48,10 +48,7 @@ impl ImageSharePermission {
         image_id: &str,
         account_id: &str,
     ) -> Result<Option<bool>, ResourceError> {
-        let accounts = ctx
-            .client
-            .list_image_share_accounts(&ctx.call, image_id)
-            .await?;
+        let accounts = ctx.shares.list(&ctx.call, image_id).await?;
         Ok(accounts.map(|a| a.iter().any(|a| a == account_id)))
     }
 
@@ -153,11 +150,7 @@ impl Resource for ImageSharePermission {
             ));
         };
         let id = format!("{image_id}:{account_id}");
-        match ctx
-            .client
-            .add_new_image_share_account(&ctx.call, image_id, account_id)
-            .await
-        {
+        match ctx.shares.add_new(&ctx.call, image_id, account_id).await {
             Ok(ShareAdded::Added) => {}
             // A share made outside this stack is not ours to take: destroying the stack would revoke it.
             Ok(ShareAdded::AlreadyShared) => {
@@ -231,11 +224,7 @@ impl Resource for ImageSharePermission {
 
     async fn delete(&self, ctx: &Ctx<'_>, id: &str, _state: &Props) -> Result<(), ResourceError> {
         let (image_id, account_id) = parse_id(id)?;
-        match ctx
-            .client
-            .remove_image_share_account(&ctx.call, image_id, account_id)
-            .await
-        {
+        match ctx.shares.remove(&ctx.call, image_id, account_id).await {
             Ok(()) => Ok(()),
             // The image itself is gone, and with it every share.
             Err(err) if err.has_code(alicloud::IMAGE_NOT_FOUND) => Ok(()),

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
-use crate::alicloud::{self, CallContext, Client};
+use crate::alicloud::{self, CallContext, Client, EcsShares};
 use crate::check::Failure;
 use crate::diff;
 use crate::schema::{ResourceSpec, Schema};
@@ -28,6 +28,8 @@ pub struct Ctx<'a> {
     pub urn: &'a str,
     /// The Alibaba API client.
     pub client: &'a Client,
+    /// Batched image sharing through the same client.
+    pub shares: &'a EcsShares,
     /// Deadline and cancellation for this operation.
     pub call: CallContext,
     /// Progress reporting for this resource.

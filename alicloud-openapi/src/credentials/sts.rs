@@ -7,25 +7,30 @@ use std::fmt;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
-use super::client::{Auth, Transport};
-use super::credentials::{Credentials, parse_expiration};
-use super::endpoints::Protocol;
-use super::{CallContext, Client, Endpoint, Environment, Error, Idempotency, Service};
+use super::TemporaryAnswer;
+use crate::context::CallContext;
+use crate::endpoints::{Endpoint, Protocol, Service};
+use crate::environment::Environment;
+use crate::error::Error;
+use crate::redact::Redact;
+use crate::retry::{self, Auth, Idempotency};
+use crate::sign::Credentials;
+use crate::transport::{Request, Transport};
 
 /// `DurationSeconds` when none is given.
-pub const DEFAULT_DURATION_SECONDS: u64 = 3600;
+pub(crate) const DEFAULT_DURATION_SECONDS: u64 = 3600;
 /// The shortest session STS grants.
-pub const MIN_DURATION_SECONDS: u64 = 900;
+pub(crate) const MIN_DURATION_SECONDS: u64 = 900;
 /// The longest session a RAM role can allow.
-pub const MAX_DURATION_SECONDS: u64 = 43200;
+pub(crate) const MAX_DURATION_SECONDS: u64 = 43200;
 
 /// A session name like credentials-go's (`credentials-go-<unix micros>`): `alicloud-openapi-<unix micros>`.
-pub fn default_session_name(now: DateTime<Utc>) -> String {
+pub(crate) fn default_session_name(now: DateTime<Utc>) -> String {
     format!("alicloud-openapi-{}", now.timestamp_micros())
 }
 
 /// Checks a session duration against what STS accepts.
-pub fn check_duration(seconds: u64, what: &str) -> Result<u64, Error> {
+pub(crate) fn check_duration(seconds: u64, what: &str) -> Result<u64, Error> {
     if (MIN_DURATION_SECONDS..=MAX_DURATION_SECONDS).contains(&seconds) {
         Ok(seconds)
     } else {
@@ -37,7 +42,7 @@ pub fn check_duration(seconds: u64, what: &str) -> Result<u64, Error> {
 
 /// `AssumeRole` parameters.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AssumeRole {
+pub(crate) struct AssumeRole {
     /// `RoleArn`, e.g. `acs:ram::123456789012:role/deployer`.
     pub role_arn: String,
     /// `RoleSessionName`.
@@ -75,7 +80,7 @@ impl AssumeRole {
 
 /// `AssumeRoleWithOIDC` parameters.
 #[derive(Clone, PartialEq, Eq)]
-pub struct AssumeRoleWithOidc {
+pub(crate) struct AssumeRoleWithOidc {
     /// `RoleArn`.
     pub role_arn: String,
     /// `OIDCProviderArn`.
@@ -95,7 +100,7 @@ impl fmt::Debug for AssumeRoleWithOidc {
         f.debug_struct("AssumeRoleWithOidc")
             .field("role_arn", &self.role_arn)
             .field("oidc_provider_arn", &self.oidc_provider_arn)
-            .field("oidc_token", &"<redacted>")
+            .field("oidc_token", &Redact::from(&self.oidc_token))
             .field("role_session_name", &self.role_session_name)
             .field("duration_seconds", &self.duration_seconds)
             .field("policy", &self.policy)
@@ -130,7 +135,7 @@ impl AssumeRoleWithOidc {
 /// Where STS calls go: an explicit endpoint, else `sts[-vpc].<region>.aliyuncs.com` for a region (a
 /// profile's `sts_region`, else `ALIBABA_CLOUD_STS_REGION`), else the central `sts.aliyuncs.com`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StsEndpoints {
+pub(crate) struct StsEndpoints {
     /// `endpoints.sts`, `ALICLOUD_ENDPOINT_STS` or `ALIBABA_CLOUD_ENDPOINT_STS`.
     pub explicit: Option<Endpoint>,
     /// `ALIBABA_CLOUD_STS_REGION`.
@@ -155,7 +160,7 @@ impl Default for StsEndpoints {
 impl StsEndpoints {
     /// From an explicit endpoint (already resolved from config and environment) and the environment's
     /// `ALIBABA_CLOUD_STS_REGION` and `ALIBABA_CLOUD_VPC_ENDPOINT_ENABLED`.
-    pub fn from_env(
+    pub(crate) fn from_env(
         explicit: Option<Endpoint>,
         env: &dyn Environment,
         protocol: Protocol,
@@ -171,13 +176,13 @@ impl StsEndpoints {
     }
 
     /// The endpoint when nothing more specific is known.
-    pub fn endpoint(&self) -> Result<Endpoint, Error> {
+    pub(crate) fn endpoint(&self) -> Result<Endpoint, Error> {
         self.for_region(None)
     }
 
     /// The endpoint for a source that names its own STS region (a CLI profile's `sts_region`); the explicit
     /// endpoint still wins.
-    pub fn for_region(&self, region: Option<&str>) -> Result<Endpoint, Error> {
+    pub(crate) fn for_region(&self, region: Option<&str>) -> Result<Endpoint, Error> {
         if let Some(e) = &self.explicit {
             return Ok(e.clone());
         }
@@ -193,21 +198,31 @@ impl StsEndpoints {
 }
 
 /// The `Credentials` of an STS answer.
-fn credentials(answer: &Value, action: &str, source: String) -> Result<Credentials, Error> {
-    let c = &answer["Credentials"];
-    let field = |name: &str| {
-        c[name].as_str().map(str::to_string).ok_or_else(|| {
-            Error::InvalidResponse(format!("{action}: the answer has no Credentials.{name}"))
-        })
+fn credentials(answer: Value, action: &str, source: String) -> Result<Credentials, Error> {
+    let nested = answer.get("Credentials").cloned().unwrap_or(Value::Null);
+    let parsed: TemporaryAnswer = serde_json::from_value(nested)
+        .map_err(|e| Error::InvalidResponse(format!("{action}: {e}")))?;
+    parsed
+        .credentials(&source, "Credentials.")
+        .map_err(|why| Error::InvalidResponse(format!("{action}: {why}")))
+}
+
+/// One STS call, retried by the policy: another try only hands out another set of credentials.
+async fn call(
+    transport: &Transport,
+    endpoint: &Endpoint,
+    ctx: &CallContext,
+    action: &str,
+    params: &[(String, String)],
+    auth: Auth<'_>,
+) -> Result<Value, Error> {
+    let request = Request {
+        endpoint,
+        service: Service::Sts,
+        action,
+        params,
     };
-    let mut out = Credentials::new(
-        field("AccessKeyId")?,
-        field("AccessKeySecret")?,
-        Some(field("SecurityToken")?),
-        source,
-    );
-    out.expiration = Some(parse_expiration(&field("Expiration")?, action)?);
-    Ok(out)
+    retry::call(transport, &request, auth, Idempotency::Safe, ctx).await
 }
 
 /// `AssumeRole`, signed with `signer`.
@@ -218,20 +233,18 @@ pub(crate) async fn assume_role(
     signer: &Credentials,
     request: &AssumeRole,
 ) -> Result<Credentials, Error> {
-    let answer = transport
-        .call(
-            endpoint,
-            Service::Sts,
-            "AssumeRole",
-            &request.params(),
-            Auth::Signed(signer),
-            // Another try only hands out another set of credentials.
-            Idempotency::Safe,
-            ctx,
-        )
-        .await?;
+    let params = request.params();
+    let answer = call(
+        transport,
+        endpoint,
+        ctx,
+        "AssumeRole",
+        &params,
+        Auth::Signed(signer),
+    )
+    .await?;
     credentials(
-        &answer,
+        answer,
         "AssumeRole",
         format!("role {} assumed with {}", request.role_arn, signer.source),
     )
@@ -244,53 +257,24 @@ pub(crate) async fn assume_role_with_oidc(
     ctx: &CallContext,
     request: &AssumeRoleWithOidc,
 ) -> Result<Credentials, Error> {
-    let answer = transport
-        .call(
-            endpoint,
-            Service::Sts,
-            "AssumeRoleWithOIDC",
-            &request.params(),
-            Auth::Anonymous,
-            Idempotency::Safe,
-            ctx,
-        )
-        .await?;
+    let params = request.params();
+    let answer = call(
+        transport,
+        endpoint,
+        ctx,
+        "AssumeRoleWithOIDC",
+        &params,
+        Auth::Anonymous,
+    )
+    .await?;
     credentials(
-        &answer,
+        answer,
         "AssumeRoleWithOIDC",
         format!(
             "role {} assumed with an OIDC token from {}",
             request.role_arn, request.oidc_provider_arn
         ),
     )
-}
-
-impl Client {
-    /// STS `AssumeRole`, signed with this client's own credentials, at its STS endpoint.
-    pub async fn assume_role(
-        &self,
-        ctx: &CallContext,
-        request: &AssumeRole,
-    ) -> Result<Credentials, Error> {
-        let signer = self.credentials(ctx).await?;
-        assume_role(
-            self.transport(),
-            self.endpoint(Service::Sts),
-            ctx,
-            &signer,
-            request,
-        )
-        .await
-    }
-
-    /// STS `AssumeRoleWithOIDC` at this client's STS endpoint (anonymous: no credentials are used).
-    pub async fn assume_role_with_oidc(
-        &self,
-        ctx: &CallContext,
-        request: &AssumeRoleWithOidc,
-    ) -> Result<Credentials, Error> {
-        assume_role_with_oidc(self.transport(), self.endpoint(Service::Sts), ctx, request).await
-    }
 }
 
 #[cfg(test)]
@@ -301,8 +285,9 @@ mod tests {
     use crate::credentials::testing::{
         ManualClock, Reply, Server, call_context, sts_answer, transport,
     };
+    use crate::environment::MapEnvironment;
     use crate::sign;
-    use crate::{MapEnvironment, SignatureVersion};
+    use crate::transport::SignatureVersion;
 
     fn role() -> AssumeRole {
         AssumeRole {
