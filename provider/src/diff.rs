@@ -34,11 +34,6 @@ pub struct Plan {
 }
 
 impl Plan {
-    /// Whether anything changed.
-    pub fn has_changes(&self) -> bool {
-        !self.changes.is_empty()
-    }
-
     /// Replaces the resource whatever its inputs say, showing `cause` as the property that forces it.
     pub fn force_replace(&mut self, cause: &str) {
         match self.changes.iter_mut().find(|(name, _, _)| name == cause) {
@@ -307,7 +302,7 @@ mod tests {
             &props(json!({"imageName": "b"})),
             &["imageName".into()],
         );
-        assert!(!got.has_changes());
+        assert!(got.changes.is_empty());
     }
 
     #[test]
