@@ -11,6 +11,8 @@ pub mod functions;
 pub mod resources;
 pub mod schema;
 pub mod server;
+#[cfg(test)]
+mod shape;
 pub mod values;
 
 /// Generated Pulumi protocol types (`pulumirpc`).

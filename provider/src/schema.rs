@@ -50,6 +50,10 @@ pub struct FunctionSpec {
     pub inputs: Vec<String>,
     /// Arguments a caller must give.
     pub required_inputs: Vec<String>,
+    /// The schema type of each argument (`string`, `array`, ...).
+    pub input_types: BTreeMap<String, String>,
+    /// The schema type of the items of each list argument.
+    pub input_item_types: BTreeMap<String, String>,
     /// Result property names.
     pub outputs: Vec<String>,
 }
@@ -129,6 +133,7 @@ struct RawProperty {
     reference: Option<String>,
     #[serde(rename = "type")]
     kind: Option<String>,
+    items: Option<Box<RawProperty>>,
 }
 
 impl Schema {
@@ -206,9 +211,18 @@ impl Schema {
                         .map(|o| o.properties.keys().cloned().collect())
                         .unwrap_or_default()
                 };
+                let types = |kind: fn(&RawProperty) -> Option<&String>| {
+                    f.inputs
+                        .iter()
+                        .flat_map(|i| &i.properties)
+                        .filter_map(|(k, p)| Some((k.clone(), kind(p)?.clone())))
+                        .collect()
+                };
                 let spec = FunctionSpec {
                     token: token.clone(),
                     inputs: names(&f.inputs),
+                    input_types: types(|p| p.kind.as_ref()),
+                    input_item_types: types(|p| p.items.as_ref()?.kind.as_ref()),
                     required_inputs: f.inputs.map(|i| i.required).unwrap_or_default(),
                     outputs: names(&f.outputs),
                 };

@@ -5,6 +5,8 @@ use prost_types::value::Kind;
 use prost_types::{ListValue, Struct, Value as PbValue};
 use std::collections::BTreeSet;
 
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 use serde_json::{Map, Number, Value};
 
 /// A property bag: property name → value.
@@ -98,6 +100,86 @@ pub fn get_str<'a>(props: &'a Props, key: &str) -> Option<&'a str> {
     }
 }
 
+/// Why properties do not make a typed value.
+#[derive(Debug, thiserror::Error)]
+pub enum DecodeError {
+    /// A property is not known yet (preview): there is no value to decode.
+    #[error("'{0}' is not known yet")]
+    Unknown(String),
+    /// The properties do not fit the type.
+    #[error(transparent)]
+    Invalid(#[from] serde_json::Error),
+}
+
+/// Whether a value is unknown or holds an unknown anywhere inside it.
+fn holds_unknown(v: &Value) -> bool {
+    match reveal(v) {
+        Value::String(s) => s == UNKNOWN,
+        Value::Array(a) => a.iter().any(holds_unknown),
+        Value::Object(o) => o.values().any(holds_unknown),
+        _ => false,
+    }
+}
+
+/// A value with every secret wrapper inside it removed.
+fn reveal_all(v: &Value) -> Value {
+    match reveal(v) {
+        Value::Array(a) => Value::Array(a.iter().map(reveal_all).collect()),
+        Value::Object(o) => {
+            Value::Object(o.iter().map(|(k, v)| (k.clone(), reveal_all(v))).collect())
+        }
+        other => other.clone(),
+    }
+}
+
+/// The properties a typed value is read from: secrets revealed, nulls (unset) and the engine's bookkeeping
+/// keys (`__defaults`) left out, each with whether it holds an unknown.
+fn settable(props: &Props) -> impl Iterator<Item = (&String, bool, Value)> {
+    props
+        .iter()
+        .filter(|(k, _)| !k.starts_with("__"))
+        .map(|(k, v)| (k, holds_unknown(v), reveal_all(v)))
+        .filter(|(_, _, v)| !v.is_null())
+}
+
+/// Properties as a typed value, for operations that run on known values (Create, Update, Read, Delete,
+/// Invoke). Secrets are revealed (the caller marks the outputs again from the properties' secret keys) and
+/// an unknown is an error, never a value.
+pub fn decode<T: DeserializeOwned>(props: &Props) -> Result<T, DecodeError> {
+    let mut known = Map::new();
+    for (key, unknown, value) in settable(props) {
+        if unknown {
+            return Err(DecodeError::Unknown(key.clone()));
+        }
+        known.insert(key.clone(), value);
+    }
+    Ok(serde_json::from_value(Value::Object(known))?)
+}
+
+/// What Check and Diff can see of properties as a typed value whose fields are all optional: a value that is
+/// unknown (preview), null or not of its field's type is left out, as if unset. Secrets are revealed.
+pub fn view<T: DeserializeOwned + Default>(props: &Props) -> T {
+    let fitting: Map<String, Value> = settable(props)
+        .filter(|(_, unknown, _)| !unknown)
+        .filter(|(key, _, value)| {
+            let alone = Map::from_iter([((*key).clone(), value.clone())]);
+            serde_json::from_value::<T>(Value::Object(alone)).is_ok()
+        })
+        .map(|(key, _, value)| (key.clone(), value))
+        .collect();
+    // Each field fits on its own, and a type whose fields are all optional takes any set of them.
+    serde_json::from_value(Value::Object(fitting)).unwrap_or_default()
+}
+
+/// A typed value as properties; unset (`None`) fields are left out.
+pub fn encode<T: Serialize>(value: &T) -> Props {
+    match serde_json::to_value(value) {
+        Ok(Value::Object(props)) => props.into_iter().filter(|(_, v)| !v.is_null()).collect(),
+        // Every type encoded here is a struct of strings and lists, which serializes to an object.
+        _ => Props::new(),
+    }
+}
+
 /// The properties whose values are secrets.
 pub fn secret_keys(props: &Props) -> BTreeSet<String> {
     props
@@ -179,6 +261,51 @@ mod tests {
         assert_eq!(get_str(&back, "s"), Some("hidden"));
         assert_eq!(get_str(&back, "u"), None);
         assert_eq!(get_str(&back, "missing"), None);
+    }
+
+    #[derive(Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Sample {
+        image_name: Option<String>,
+        image_ids: Option<Vec<String>>,
+    }
+
+    #[test]
+    fn decode_reveals_secrets_and_refuses_unknowns() {
+        let props = json!({"imageName": secret(json!("golden")), "imageIds": [secret(json!("m-1"))], "__defaults": []});
+        let sample: Sample = decode(props.as_object().unwrap()).unwrap();
+        assert_eq!(sample.image_name.as_deref(), Some("golden"));
+        assert_eq!(sample.image_ids, Some(vec!["m-1".to_string()]));
+        for unknown in [
+            json!({"imageName": unknown()}),
+            json!({"imageIds": [secret(unknown())]}),
+        ] {
+            let err = decode::<Sample>(unknown.as_object().unwrap()).unwrap_err();
+            assert!(matches!(err, DecodeError::Unknown(_)), "{err}");
+        }
+        assert!(decode::<Sample>(json!({"imageName": 3}).as_object().unwrap()).is_err());
+    }
+
+    #[test]
+    fn view_keeps_only_known_values_of_their_type() {
+        let props = json!({"imageName": secret(unknown()), "imageIds": ["m-1", 2], "other": 1});
+        assert_eq!(
+            view::<Sample>(props.as_object().unwrap()),
+            Sample::default()
+        );
+        let props = json!({"imageName": secret(json!("golden")), "imageIds": null});
+        let seen: Sample = view(props.as_object().unwrap());
+        assert_eq!(seen.image_name.as_deref(), Some("golden"));
+        assert_eq!(seen.image_ids, None);
+    }
+
+    #[test]
+    fn encode_leaves_out_unset_fields() {
+        let props = encode(&Sample {
+            image_name: Some("golden".into()),
+            image_ids: None,
+        });
+        assert_eq!(Value::Object(props), json!({"imageName": "golden"}));
     }
 
     #[test]

@@ -2,7 +2,6 @@
 
 mod common;
 
-
 use common::*;
 use pulumi_resource_alicloud::values;
 use reqwest::Method;

@@ -4,7 +4,6 @@
 
 mod common;
 
-
 use common::*;
 use pulumi_resource_alicloud::proto::pulumirpc::{CheckRequest, DiffRequest};
 use pulumi_resource_alicloud::values;

@@ -1,16 +1,33 @@
 //! `alicloud:ecs:getImageSharePermissions`: every account a custom ECS image is shared with.
 
 use async_trait::async_trait;
-use serde_json::Value;
+use serde::{Deserialize, Serialize};
 
-use super::Function;
+use super::TypedFunction;
 use crate::check::{self, Failure};
 use crate::resources::{Ctx, ResourceError};
 use crate::schema::FunctionSpec;
-use crate::values::{self, Props};
 
+/// The argument's name, for messages.
 const IMAGE_ID: &str = "imageId";
-const ACCOUNT_IDS: &str = "accountIds";
+
+/// The arguments.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GetImageSharePermissionsArgs {
+    /// The custom image to look up.
+    pub image_id: String,
+}
+
+/// The result.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GetImageSharePermissionsResult {
+    /// The image looked up.
+    pub image_id: String,
+    /// The accounts it is shared with, in the order they were added.
+    pub account_ids: Vec<String>,
+}
 
 /// The share lookup.
 pub struct GetImageSharePermissions {
@@ -28,32 +45,35 @@ impl GetImageSharePermissions {
 }
 
 #[async_trait]
-impl Function for GetImageSharePermissions {
+impl TypedFunction for GetImageSharePermissions {
+    type Args = GetImageSharePermissionsArgs;
+    type Output = GetImageSharePermissionsResult;
+
     fn spec(&self) -> &FunctionSpec {
         self.spec
     }
 
-    fn validate(&self, args: &Props) -> Vec<Failure> {
-        values::get_str(args, IMAGE_ID)
-            .and_then(|v| check::id_with_prefix(IMAGE_ID, v, "m-", "m-bp1g7004ksh0oeuc6ps1"))
+    fn validate(&self, args: &GetImageSharePermissionsArgs) -> Vec<Failure> {
+        check::id_with_prefix(IMAGE_ID, &args.image_id, "m-", "m-bp1g7004ksh0oeuc6ps1")
             .into_iter()
             .collect()
     }
 
-    async fn invoke(&self, ctx: &Ctx<'_>, args: &Props) -> Result<Props, ResourceError> {
-        let image_id = values::get_str(args, IMAGE_ID).unwrap_or_default();
+    async fn invoke(
+        &self,
+        ctx: &Ctx<'_>,
+        args: &GetImageSharePermissionsArgs,
+    ) -> Result<GetImageSharePermissionsResult, ResourceError> {
+        let image_id = args.image_id.as_str();
         let Some(accounts) = ctx.shares.list(&ctx.call, image_id).await? else {
             return Err(ResourceError::Failed(format!(
                 "image {image_id} does not exist in region {} (or is not owned by this account)",
                 ctx.client.region()
             )));
         };
-        let mut out = Props::new();
-        out.insert(IMAGE_ID.into(), Value::String(image_id.into()));
-        out.insert(
-            ACCOUNT_IDS.into(),
-            Value::Array(accounts.into_iter().map(Value::String).collect()),
-        );
-        Ok(out)
+        Ok(GetImageSharePermissionsResult {
+            image_id: image_id.to_string(),
+            account_ids: accounts,
+        })
     }
 }

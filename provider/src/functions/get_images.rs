@@ -2,20 +2,54 @@
 
 use async_trait::async_trait;
 use regex::Regex;
-use serde_json::{Map, Value};
+use serde::{Deserialize, Serialize};
 
-use super::Function;
+use super::TypedFunction;
 use crate::alicloud::EcdImageFilter;
 use crate::check::Failure;
 use crate::resources::{Ctx, ResourceError};
 use crate::schema::FunctionSpec;
-use crate::values::{self, Props};
 
-const IMAGE_IDS: &str = "imageIds";
+// Argument names, for messages.
 const NAME_REGEX: &str = "nameRegex";
 const STATUS: &str = "status";
-const IMAGES: &str = "images";
 const STATUSES: &[&str] = &["Creating", "Available", "CreateFailed"];
+
+/// The arguments.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GetImagesArgs {
+    /// Only these image ids.
+    pub image_ids: Option<Vec<String>>,
+    /// A pattern the image name must match.
+    pub name_regex: Option<String>,
+    /// Only images in this status.
+    pub status: Option<String>,
+}
+
+/// The result.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GetImagesResult {
+    /// The images found.
+    pub images: Vec<FoundImage>,
+}
+
+/// One image found (`alicloud:ecd:getImagesImage`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FoundImage {
+    /// The image id.
+    pub image_id: String,
+    /// The image name.
+    pub image_name: Option<String>,
+    /// The image description.
+    pub description: Option<String>,
+    /// `Creating`, `Available` or `CreateFailed`.
+    pub status: String,
+    /// How far the image is made.
+    pub progress: Option<String>,
+}
 
 /// The ECD image lookup.
 pub struct GetImages {
@@ -32,28 +66,9 @@ impl GetImages {
     }
 }
 
-fn image_ids(args: &Props) -> Result<Vec<String>, Failure> {
-    match args.get(IMAGE_IDS).map(values::reveal) {
-        None | Some(Value::Null) => Ok(Vec::new()),
-        Some(Value::Array(ids)) => ids
-            .iter()
-            .map(|v| match values::reveal(v) {
-                Value::String(s) => Ok(s.clone()),
-                other => Err(Failure::new(
-                    IMAGE_IDS,
-                    format!("'{IMAGE_IDS}' must be a list of image ids, got {other}"),
-                )),
-            })
-            .collect(),
-        Some(other) => Err(Failure::new(
-            IMAGE_IDS,
-            format!("'{IMAGE_IDS}' must be a list of image ids, got {other}"),
-        )),
-    }
-}
-
-fn name_regex(args: &Props) -> Result<Option<Regex>, Failure> {
-    values::get_str(args, NAME_REGEX)
+fn name_regex(args: &GetImagesArgs) -> Result<Option<Regex>, Failure> {
+    args.name_regex
+        .as_deref()
         .map(|pattern| {
             Regex::new(pattern).map_err(|e| {
                 Failure::new(
@@ -66,16 +81,18 @@ fn name_regex(args: &Props) -> Result<Option<Regex>, Failure> {
 }
 
 #[async_trait]
-impl Function for GetImages {
+impl TypedFunction for GetImages {
+    type Args = GetImagesArgs;
+    type Output = GetImagesResult;
+
     fn spec(&self) -> &FunctionSpec {
         self.spec
     }
 
-    fn validate(&self, args: &Props) -> Vec<Failure> {
+    fn validate(&self, args: &GetImagesArgs) -> Vec<Failure> {
         let mut failures = Vec::new();
-        failures.extend(image_ids(args).err());
         failures.extend(name_regex(args).err());
-        if let Some(status) = values::get_str(args, STATUS)
+        if let Some(status) = args.status.as_deref()
             && !STATUSES.contains(&status)
         {
             failures.push(Failure::new(
@@ -89,17 +106,20 @@ impl Function for GetImages {
         failures
     }
 
-    async fn invoke(&self, ctx: &Ctx<'_>, args: &Props) -> Result<Props, ResourceError> {
-        let invalid = |f: Failure| ResourceError::Failed(f.reason);
+    async fn invoke(
+        &self,
+        ctx: &Ctx<'_>,
+        args: &GetImagesArgs,
+    ) -> Result<GetImagesResult, ResourceError> {
         let filter = EcdImageFilter {
-            image_ids: image_ids(args).map_err(invalid)?,
-            status: values::get_str(args, STATUS).map(str::to_string),
+            image_ids: args.image_ids.clone().unwrap_or_default(),
+            status: args.status.clone(),
             // Only images made from desktops: the system images are not this provider's business.
             image_type: Some("CUSTOM".into()),
             ..Default::default()
         };
-        let pattern = name_regex(args).map_err(invalid)?;
-        let images: Vec<Value> = ctx
+        let pattern = name_regex(args).map_err(|f| ResourceError::Failed(f.reason))?;
+        let images = ctx
             .client
             .list_ecd_images(&ctx.call, &filter)
             .await?
@@ -109,19 +129,14 @@ impl Function for GetImages {
                     .as_ref()
                     .is_none_or(|p| p.is_match(i.name.as_deref().unwrap_or_default()))
             })
-            .map(|i| {
-                let mut m = Map::new();
-                let text = |s: Option<String>| s.map_or(Value::Null, Value::String);
-                m.insert("imageId".into(), Value::String(i.image_id));
-                m.insert("imageName".into(), text(i.name));
-                m.insert("description".into(), text(i.description));
-                m.insert("status".into(), Value::String(i.status));
-                m.insert("progress".into(), text(i.progress));
-                Value::Object(m)
+            .map(|i| FoundImage {
+                image_id: i.image_id,
+                image_name: i.name,
+                description: i.description,
+                status: i.status,
+                progress: i.progress,
             })
             .collect();
-        let mut out = Props::new();
-        out.insert(IMAGES.into(), Value::Array(images));
-        Ok(out)
+        Ok(GetImagesResult { images })
     }
 }

@@ -1,22 +1,24 @@
 //! `alicloud:ecd:Image`: a custom Elastic Cloud Desktop image made from a desktop. Id: the image id.
 
+use std::ops::ControlFlow::{Break, Continue};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use serde_json::Value;
-use tokio::time::Instant;
+use serde::{Deserialize, Serialize};
 
+use super::poll::poll;
 use super::{
-    Created, Ctx, Lookup, Observed, Resource, ResourceError, SETTLE_READ, Timeouts, Unhealthy,
-    logical_name, pick,
+    Created, Ctx, Lookup, Observed, ResourceError, SETTLE_READ, Timeouts, TypedResource, Unhealthy,
+    logical_name,
 };
 use crate::alicloud::{self, CallContext, EcdImage as ApiImage};
 use crate::autoname::{self, AutoName};
 use crate::check::{self, Failure};
 use crate::diff;
 use crate::schema::ResourceSpec;
-use crate::values::{self, Props};
+use crate::values;
 
+// Property names for rules and messages; the types below carry the same names, checked against the schema.
 const DESKTOP_ID: &str = "desktopId";
 const IMAGE_NAME: &str = "imageName";
 const DESCRIPTION: &str = "description";
@@ -25,10 +27,6 @@ const STATUS: &str = "status";
 const AVAILABLE: &str = "Available";
 const CREATING: &str = "Creating";
 const CREATE_FAILED: &str = "CreateFailed";
-
-/// Polling starts fast (tests and small images finish in seconds) and backs off to this.
-const POLL_START: Duration = Duration::from_millis(500);
-const POLL_MAX: Duration = Duration::from_secs(10);
 
 /// How far the service's clock may be behind ours for an image to count as made by a CreateImage sent at a
 /// given time (`CreationTime` has whole seconds; Alibaba refuses requests whose timestamp is 15 minutes off,
@@ -42,6 +40,68 @@ const DELETE_LATER_CODES: &[&str] = &[
     "OperationConflict",
 ];
 
+/// The inputs of an ECD image.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EcdImageArgs {
+    /// The source desktop; needed to create (the API cannot report it, so an imported image has none).
+    pub desktop_id: Option<String>,
+    /// The image name.
+    pub image_name: Option<String>,
+    /// The image description.
+    pub description: Option<String>,
+}
+
+/// The outputs of an ECD image.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EcdImageState {
+    /// The source desktop, when known.
+    pub desktop_id: Option<String>,
+    /// The image name.
+    pub image_name: Option<String>,
+    /// The image description.
+    pub description: Option<String>,
+    /// `Creating`, `Available` or `CreateFailed`.
+    pub status: String,
+}
+
+/// What Check and Diff see of an ECD image's inputs or outputs.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EcdImageView {
+    /// The source desktop.
+    pub desktop_id: Option<String>,
+    /// The image name.
+    pub image_name: Option<String>,
+    /// The image description.
+    pub description: Option<String>,
+    /// The status (outputs only).
+    pub status: Option<String>,
+}
+
+impl EcdImageState {
+    /// Outputs from what the API reports, plus the source desktop the API cannot report.
+    fn of(image: &ApiImage, desktop_id: Option<&str>) -> Self {
+        let text = |s: &Option<String>| s.clone().filter(|s| !s.is_empty());
+        EcdImageState {
+            desktop_id: desktop_id.map(str::to_string),
+            image_name: text(&image.name),
+            description: text(&image.description),
+            status: image.status.clone(),
+        }
+    }
+
+    /// The inputs that make this image.
+    fn args(&self) -> EcdImageArgs {
+        EcdImageArgs {
+            desktop_id: self.desktop_id.clone(),
+            image_name: self.image_name.clone(),
+            description: self.description.clone(),
+        }
+    }
+}
+
 /// The ECD image resource.
 pub struct EcdImage {
     spec: &'static ResourceSpec,
@@ -53,6 +113,35 @@ enum Waited {
     Gone,
 }
 
+/// How a DeleteImages ended.
+enum Deletion {
+    /// Accepted: the image is on its way out.
+    Accepted,
+    /// Refused, and the image no longer exists.
+    Gone,
+}
+
+/// Why an image being made did not settle as `Available`.
+enum NotReady {
+    /// It ended in another status: its id, outputs and the reason to report.
+    Ended(String, EcdImageState, String),
+    /// Any other failure, as the operation reports it.
+    Error(ResourceError),
+}
+
+impl From<NotReady> for ResourceError {
+    fn from(not_ready: NotReady) -> Self {
+        match not_ready {
+            NotReady::Ended(id, state, reason) => ResourceError::Partial {
+                id,
+                outputs: values::encode(&state),
+                reason,
+            },
+            NotReady::Error(err) => err,
+        }
+    }
+}
+
 impl EcdImage {
     /// The resource token.
     pub const TOKEN: &'static str = "alicloud:ecd:Image";
@@ -62,87 +151,66 @@ impl EcdImage {
         EcdImage { spec }
     }
 
-    /// Outputs from what the API reports, plus the source desktop the API cannot report.
-    fn outputs(image: &ApiImage, desktop_id: Option<&str>) -> Props {
-        let mut p = Props::new();
-        if let Some(d) = desktop_id {
-            p.insert(DESKTOP_ID.into(), Value::String(d.into()));
-        }
-        if let Some(n) = image.name.as_deref().filter(|n| !n.is_empty()) {
-            p.insert(IMAGE_NAME.into(), Value::String(n.into()));
-        }
-        if let Some(d) = image.description.as_deref().filter(|d| !d.is_empty()) {
-            p.insert(DESCRIPTION.into(), Value::String(d.into()));
-        }
-        p.insert(STATUS.into(), Value::String(image.status.clone()));
-        p
-    }
-
     /// Polls until the image leaves `Creating` (or is gone), with backoff, reporting progress.
     async fn wait_settled(ctx: &Ctx<'_>, image_id: &str) -> Result<Waited, alicloud::Error> {
-        let started = Instant::now();
-        let mut delay = POLL_START;
-        loop {
-            match ctx.client.describe_ecd_image(&ctx.call, image_id).await? {
-                None => return Ok(Waited::Gone),
-                Some(image) if image.status != CREATING => return Ok(Waited::Done(image)),
-                Some(image) => ctx.progress.report(format!(
+        poll(ctx, |started| async move {
+            Ok(match ctx.client.describe_ecd_image(&ctx.call, image_id).await? {
+                None => Break(Waited::Gone),
+                Some(image) if image.status != CREATING => Break(Waited::Done(image)),
+                Some(image) => Continue(format!(
                     "waiting for image {image_id} to become {AVAILABLE} (status {}, {}s elapsed)",
                     image.status,
                     started.elapsed().as_secs()
                 )),
-            }
-            sleep_until_next(ctx, delay).await?;
-            delay = (delay * 3 / 2).min(POLL_MAX);
-        }
+            })
+        })
+        .await
     }
 
     /// Polls until the image is gone.
     async fn wait_gone(ctx: &Ctx<'_>, image_id: &str) -> Result<(), alicloud::Error> {
-        let started = Instant::now();
-        let mut delay = POLL_START;
-        while let Some(image) = ctx.client.describe_ecd_image(&ctx.call, image_id).await? {
-            ctx.progress.report(format!(
-                "waiting for image {image_id} to be deleted (status {}, {}s elapsed)",
-                image.status,
-                started.elapsed().as_secs()
-            ));
-            sleep_until_next(ctx, delay).await?;
-            delay = (delay * 3 / 2).min(POLL_MAX);
-        }
-        Ok(())
+        poll(ctx, |started| async move {
+            Ok(
+                match ctx.client.describe_ecd_image(&ctx.call, image_id).await? {
+                    None => Break(()),
+                    Some(image) => Continue(format!(
+                        "waiting for image {image_id} to be deleted (status {}, {}s elapsed)",
+                        image.status,
+                        started.elapsed().as_secs()
+                    )),
+                },
+            )
+        })
+        .await
     }
 
     /// Deletes an image, waiting while the API refuses because the image is still being made.
     async fn delete_and_wait(ctx: &Ctx<'_>, image_id: &str) -> Result<(), alicloud::Error> {
-        let mut delay = POLL_START;
-        loop {
+        let deletion = poll(ctx, |_| async move {
             match ctx
                 .client
                 .delete_ecd_images(&ctx.call, &[image_id.to_string()])
                 .await
             {
-                Ok(()) => break,
-                Err(err) if err.has_code(DELETE_LATER_CODES) => {
-                    ctx.progress.report(format!(
-                        "image {image_id} cannot be deleted yet ({err}); retrying"
-                    ));
-                    sleep_until_next(ctx, delay).await?;
-                    delay = (delay * 3 / 2).min(POLL_MAX);
-                }
+                Ok(()) => Ok(Break(Deletion::Accepted)),
+                Err(err) if err.has_code(DELETE_LATER_CODES) => Ok(Continue(format!(
+                    "image {image_id} cannot be deleted yet ({err}); retrying"
+                ))),
                 // DeleteImages documents no "not found" code: only DescribeImages can say the image is gone
                 // (asked with a context of its own: the operation may have been cancelled or timed out).
-                Err(err) => {
-                    return match ctx
-                        .client
-                        .describe_ecd_image(&CallContext::detached(SETTLE_READ), image_id)
-                        .await
-                    {
-                        Ok(None) => Ok(()),
-                        _ => Err(err),
-                    };
-                }
+                Err(err) => match ctx
+                    .client
+                    .describe_ecd_image(&CallContext::detached(SETTLE_READ), image_id)
+                    .await
+                {
+                    Ok(None) => Ok(Break(Deletion::Gone)),
+                    _ => Err(err),
+                },
             }
+        })
+        .await?;
+        if let Deletion::Gone = deletion {
+            return Ok(());
         }
         match Self::wait_gone(ctx, image_id).await {
             // DeleteImages was accepted: the image is on its way out and nothing can stop that, so the
@@ -261,33 +329,36 @@ impl EcdImage {
     }
 
     /// Waits for an image being made and turns the outcome into outputs, or into a partial failure that keeps
-    /// the image in the state (so the next `pulumi up` goes on waiting, or replaces a failed image).
+    /// the image in the state with `last_known` outputs (so the next `pulumi up` goes on waiting, or replaces
+    /// a failed image).
     async fn settle(
         ctx: &Ctx<'_>,
         image_id: &str,
         desktop_id: Option<&str>,
-        last_known: Props,
-    ) -> Result<Props, ResourceError> {
-        let partial = |reason: String| ResourceError::Partial {
-            id: image_id.to_string(),
-            outputs: last_known.clone(),
-            reason,
+        last_known: values::Props,
+    ) -> Result<EcdImageState, NotReady> {
+        let partial = |reason: String| {
+            NotReady::Error(ResourceError::Partial {
+                id: image_id.to_string(),
+                outputs: last_known.clone(),
+                reason,
+            })
         };
         match Self::wait_settled(ctx, image_id).await {
             Ok(Waited::Done(image)) if image.status == AVAILABLE => {
-                Ok(Self::outputs(&image, desktop_id))
+                Ok(EcdImageState::of(&image, desktop_id))
             }
-            Ok(Waited::Done(image)) => Err(ResourceError::Partial {
-                id: image_id.to_string(),
-                outputs: Self::outputs(&image, desktop_id),
-                reason: format!(
+            Ok(Waited::Done(image)) => Err(NotReady::Ended(
+                image_id.to_string(),
+                EcdImageState::of(&image, desktop_id),
+                format!(
                     "image {image_id} ended {} instead of {AVAILABLE}; the next `pulumi up` replaces it",
                     image.status
                 ),
-            }),
-            Ok(Waited::Gone) => Err(ResourceError::Failed(format!(
+            )),
+            Ok(Waited::Gone) => Err(NotReady::Error(ResourceError::Failed(format!(
                 "image {image_id} no longer exists; `pulumi refresh` drops it from the stack"
-            ))),
+            )))),
             Err(alicloud::Error::DeadlineExceeded { .. }) => Err(partial(format!(
                 "image {image_id} was still not {AVAILABLE} when the timeout ran out; it is kept in the stack, \
                  and the next `pulumi up` goes on waiting for it (raise customTimeouts to wait longer)"
@@ -300,7 +371,7 @@ impl EcdImage {
                     .await
                 {
                     Ok(Some(image)) if image.status == AVAILABLE => {
-                        Ok(Self::outputs(&image, desktop_id))
+                        Ok(EcdImageState::of(&image, desktop_id))
                     }
                     _ => Err(partial(format!(
                         "cancelled while waiting for image {image_id}; it is kept in the stack, and the next \
@@ -323,21 +394,12 @@ fn made_since(image: &ApiImage, sent_at: chrono::DateTime<chrono::Utc>) -> bool 
         .is_some_and(|t| t >= sent_at - CLOCK_TOLERANCE)
 }
 
-/// Sleeps for `delay`, or less when the deadline is nearer; ends early on cancel or at the deadline.
-async fn sleep_until_next(ctx: &Ctx<'_>, delay: Duration) -> Result<(), alicloud::Error> {
-    let now = Instant::now();
-    if now >= ctx.call.deadline {
-        return Err(alicloud::Error::DeadlineExceeded { last: None });
-    }
-    let wake = (now + delay).min(ctx.call.deadline);
-    tokio::select! {
-        _ = tokio::time::sleep_until(wake) => Ok(()),
-        _ = ctx.call.cancel.cancelled() => Err(alicloud::Error::Cancelled),
-    }
-}
-
 #[async_trait]
-impl Resource for EcdImage {
+impl TypedResource for EcdImage {
+    type Args = EcdImageArgs;
+    type State = EcdImageState;
+    type View = EcdImageView;
+
     fn spec(&self) -> &ResourceSpec {
         self.spec
     }
@@ -359,35 +421,35 @@ impl Resource for EcdImage {
         })
     }
 
-    fn forced_replacement(&self, olds: &Props, news: &Props) -> Option<&'static str> {
+    fn forced_replacement(&self, olds: &EcdImageView, news: &EcdImageView) -> Option<&'static str> {
         // A failed image cannot be repaired in place.
-        if values::get_str(olds, STATUS) == Some(CREATE_FAILED) {
+        if olds.status.as_deref() == Some(CREATE_FAILED) {
             return Some(STATUS);
         }
         // CreateImage takes a name that starts with a Chinese character, ModifyImageAttribute does not (it
         // must start with a letter): such a name is given by making a new image.
-        let new_name = values::get_str(news, IMAGE_NAME);
-        let renamed_to_cjk = new_name != values::get_str(olds, IMAGE_NAME)
+        let new_name = news.image_name.as_deref();
+        let renamed_to_cjk = new_name != olds.image_name.as_deref()
             && new_name
                 .and_then(|n| n.chars().next())
                 .is_some_and(check::is_cjk);
         renamed_to_cjk.then_some(IMAGE_NAME)
     }
 
-    fn delete_before_replace(&self, urn: &str, olds: &Props, news: &Props) -> bool {
+    fn delete_before_replace(&self, urn: &str, olds: &EcdImageView, news: &EcdImageView) -> bool {
         // The name is the only key ECD gives an image, so a replacement under the same name must wait until the
         // old image is gone. An autonamed image (its name kept by Check) is renamed when its desktop changes.
-        let Some(old_name) = values::get_str(olds, IMAGE_NAME) else {
+        let Some(old_name) = olds.image_name.as_deref() else {
             return false;
         };
-        let new_desktop = values::get_str(news, DESKTOP_ID);
+        let new_desktop = news.desktop_id.as_deref();
         let autonamed = self
             .auto_name()
-            .zip(values::get_str(olds, DESKTOP_ID))
+            .zip(olds.desktop_id.as_deref())
             .is_some_and(|(auto, old_desktop)| {
                 old_name == autoname::reproducible(auto, logical_name(urn), urn, old_desktop)
             });
-        let new_name = match (values::get_str(news, IMAGE_NAME), self.auto_name()) {
+        let new_name = match (news.image_name.as_deref(), self.auto_name()) {
             (Some(n), Some(auto)) if autonamed && n == old_name => {
                 new_desktop.map(|d| autoname::reproducible(auto, logical_name(urn), urn, d))
             }
@@ -405,9 +467,9 @@ impl Resource for EcdImage {
         }
     }
 
-    fn validate(&self, news: &Props) -> Vec<Failure> {
+    fn validate(&self, news: &EcdImageView) -> Vec<Failure> {
         let mut failures = Vec::new();
-        if let Some(v) = values::get_str(news, DESKTOP_ID) {
+        if let Some(v) = &news.desktop_id {
             failures.extend(check::id_with_prefix(
                 DESKTOP_ID,
                 v,
@@ -415,66 +477,84 @@ impl Resource for EcdImage {
                 "ecd-7w78ozhjcwa3u2kqb",
             ));
         }
-        if let Some(v) = values::get_str(news, IMAGE_NAME) {
+        if let Some(v) = &news.image_name {
             failures.extend(check::name(IMAGE_NAME, v, 2, 128));
         }
-        if let Some(v) = values::get_str(news, DESCRIPTION) {
+        if let Some(v) = &news.description {
             failures.extend(check::description(DESCRIPTION, v, 2, 256));
         }
         failures
     }
 
-    async fn create(&self, ctx: &Ctx<'_>, inputs: &Props) -> Result<Created, ResourceError> {
-        let Some(desktop_id) = values::get_str(inputs, DESKTOP_ID) else {
+    async fn create(
+        &self,
+        ctx: &Ctx<'_>,
+        args: &EcdImageArgs,
+    ) -> Result<Created<EcdImageState>, ResourceError> {
+        let Some(desktop_id) = args.desktop_id.as_deref() else {
             return Err(ResourceError::Failed(
                 "desktopId must be known to create an image".into(),
             ));
         };
-        let name = values::get_str(inputs, IMAGE_NAME);
-        let description = values::get_str(inputs, DESCRIPTION);
+        let name = args.image_name.as_deref();
+        let description = args.description.as_deref();
         let image_id = self
             .create_or_resume(ctx, desktop_id, name, description)
             .await?;
         tracing::info!(%image_id, desktop_id, "waiting for the image");
 
-        let mut last_known = pick(inputs, &self.spec.inputs);
-        last_known.insert(STATUS.into(), Value::String(CREATING.into()));
-        match Self::settle(ctx, &image_id, Some(desktop_id), last_known).await {
+        let last_known = EcdImageState {
+            desktop_id: args.desktop_id.clone(),
+            image_name: args.image_name.clone(),
+            description: args.description.clone(),
+            status: CREATING.into(),
+        };
+        match Self::settle(
+            ctx,
+            &image_id,
+            Some(desktop_id),
+            values::encode(&last_known),
+        )
+        .await
+        {
             Ok(outputs) => Ok(Created {
                 id: image_id,
                 outputs,
             }),
             // A failed image is of no use and would block a retry under the same name: remove it.
-            Err(ResourceError::Partial {
-                outputs, reason, ..
-            }) if values::get_str(&outputs, STATUS) == Some(CREATE_FAILED) => {
+            Err(NotReady::Ended(_, state, reason)) if state.status == CREATE_FAILED => {
                 match Self::delete_and_wait(ctx, &image_id).await {
                     Ok(()) => Err(ResourceError::Failed(format!(
                         "image {image_id} from desktop {desktop_id} ended {CREATE_FAILED}; the failed image was deleted"
                     ))),
                     Err(err) => Err(ResourceError::Partial {
                         id: image_id,
-                        outputs,
+                        outputs: values::encode(&state),
                         reason: format!("{reason}; deleting it failed: {err}"),
                     }),
                 }
             }
-            Err(err) => Err(err),
+            Err(not_ready) => Err(not_ready.into()),
         }
     }
 
-    async fn read(&self, ctx: &Ctx<'_>, id: &str, state: &Props) -> Result<Lookup, ResourceError> {
+    async fn read(
+        &self,
+        ctx: &Ctx<'_>,
+        id: &str,
+        state: Option<&EcdImageView>,
+    ) -> Result<Lookup<EcdImageState, EcdImageArgs>, ResourceError> {
         let Some(image) = ctx.client.describe_ecd_image(&ctx.call, id).await? else {
             return Ok(Lookup::Missing(format!(
                 "there is no ECD image {id} in region {}",
                 ctx.client.region()
             )));
         };
-        let outputs = Self::outputs(&image, values::get_str(state, DESKTOP_ID));
+        let outputs = EcdImageState::of(&image, state.and_then(|s| s.desktop_id.as_deref()));
         // On refresh, an image that is not ready keeps (or gets) the engine's init errors, so that the next
         // `pulumi up` goes on waiting for it or replaces it instead of taking it for done.
         let unhealthy = match image.status.as_str() {
-            _ if state.is_empty() => None,
+            _ if state.is_none() => None,
             CREATING => Some(Unhealthy::Pending(format!(
                 "image {id} is still being made (status {CREATING}); the next `pulumi up` waits for it"
             ))),
@@ -485,7 +565,7 @@ impl Resource for EcdImage {
         };
         Ok(Lookup::Found(Observed {
             id: id.to_string(),
-            inputs: pick(&outputs, &self.spec.inputs),
+            inputs: outputs.args(),
             outputs,
             unhealthy,
         }))
@@ -495,12 +575,17 @@ impl Resource for EcdImage {
         &self,
         ctx: &Ctx<'_>,
         id: &str,
-        olds: &Props,
-        news: &Props,
-    ) -> Result<Props, ResourceError> {
-        let changed = |key: &str| values::get_str(olds, key) != values::get_str(news, key);
-        let name = values::get_str(news, IMAGE_NAME).filter(|_| changed(IMAGE_NAME));
-        let description = values::get_str(news, DESCRIPTION).filter(|_| changed(DESCRIPTION));
+        olds: &EcdImageView,
+        news: &EcdImageArgs,
+    ) -> Result<EcdImageState, ResourceError> {
+        let name = news
+            .image_name
+            .as_deref()
+            .filter(|_| news.image_name != olds.image_name);
+        let description = news
+            .description
+            .as_deref()
+            .filter(|_| news.description != olds.description);
         if name.is_some() || description.is_some() {
             match ctx
                 .client
@@ -527,16 +612,28 @@ impl Resource for EcdImage {
                 Err(err) => return Err(err.into()),
             }
         }
-        let desktop_id =
-            values::get_str(news, DESKTOP_ID).or_else(|| values::get_str(olds, DESKTOP_ID));
-        let mut last_known = olds.clone();
-        last_known.extend(pick(news, &self.spec.inputs));
+        // The old state with the new inputs set over it.
+        let last_known = EcdImageView {
+            desktop_id: news.desktop_id.clone().or_else(|| olds.desktop_id.clone()),
+            image_name: news.image_name.clone().or_else(|| olds.image_name.clone()),
+            description: news
+                .description
+                .clone()
+                .or_else(|| olds.description.clone()),
+            status: olds.status.clone(),
+        };
         // An image whose create timed out or was interrupted is still `Creating`: the engine sends an Update
         // for it, and the update is done only when the image is.
-        Self::settle(ctx, id, desktop_id, last_known).await
+        Ok(Self::settle(
+            ctx,
+            id,
+            last_known.desktop_id.as_deref(),
+            values::encode(&last_known),
+        )
+        .await?)
     }
 
-    async fn delete(&self, ctx: &Ctx<'_>, id: &str, _state: &Props) -> Result<(), ResourceError> {
+    async fn delete(&self, ctx: &Ctx<'_>, id: &str) -> Result<(), ResourceError> {
         Ok(Self::delete_and_wait(ctx, id).await?)
     }
 }

@@ -4,14 +4,14 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
-use serde_json::Value;
+use serde::{Deserialize, Serialize};
 
-use super::{Created, Ctx, Lookup, Observed, Resource, ResourceError, SETTLE_READ, Timeouts};
+use super::{Created, Ctx, Lookup, Observed, ResourceError, SETTLE_READ, Timeouts, TypedResource};
 use crate::alicloud::{self, CallContext, ShareAdded};
 use crate::check::{self, Failure};
 use crate::schema::ResourceSpec;
-use crate::values::{self, Props};
 
+// Property names for messages; the types below carry the same names, checked against the schema.
 const IMAGE_ID: &str = "imageId";
 const ACCOUNT_ID: &str = "accountId";
 
@@ -19,6 +19,26 @@ const ACCOUNT_ID: &str = "accountId";
 const SHARES_PER_IMAGE: usize = 50;
 /// The code with which ModifyImageSharePermission refuses an account past that quota (documented, 403).
 const QUOTA_EXCEEDED: &[&str] = &["QuotaExceed.ShareImageUser"];
+
+/// A share: its inputs, and its outputs (the same two properties).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Share {
+    /// The shared custom image.
+    pub image_id: String,
+    /// The account it is shared with.
+    pub account_id: String,
+}
+
+/// What Check and Diff see of a share's inputs or outputs.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ShareView {
+    /// The shared custom image.
+    pub image_id: Option<String>,
+    /// The account it is shared with.
+    pub account_id: Option<String>,
+}
 
 /// The image share resource.
 pub struct ImageSharePermission {
@@ -32,13 +52,6 @@ impl ImageSharePermission {
     /// A resource bound to its schema.
     pub fn new(spec: &'static ResourceSpec) -> Self {
         ImageSharePermission { spec }
-    }
-
-    fn props(image_id: &str, account_id: &str) -> Props {
-        let mut p = Props::new();
-        p.insert(IMAGE_ID.into(), Value::String(image_id.into()));
-        p.insert(ACCOUNT_ID.into(), Value::String(account_id.into()));
-        p
     }
 
     /// Whether the share exists; `None` when the image itself is gone. Concurrent reads of one image share
@@ -110,7 +123,11 @@ pub fn parse_id(id: &str) -> Result<(&str, &str), ResourceError> {
 }
 
 #[async_trait]
-impl Resource for ImageSharePermission {
+impl TypedResource for ImageSharePermission {
+    type Args = Share;
+    type State = Share;
+    type View = ShareView;
+
     fn spec(&self) -> &ResourceSpec {
         self.spec
     }
@@ -124,9 +141,9 @@ impl Resource for ImageSharePermission {
         }
     }
 
-    fn validate(&self, news: &Props) -> Vec<Failure> {
+    fn validate(&self, news: &ShareView) -> Vec<Failure> {
         let mut failures = Vec::new();
-        if let Some(v) = values::get_str(news, IMAGE_ID) {
+        if let Some(v) = &news.image_id {
             failures.extend(check::id_with_prefix(
                 IMAGE_ID,
                 v,
@@ -134,21 +151,14 @@ impl Resource for ImageSharePermission {
                 "m-bp1g7004ksh0oeuc6ps1",
             ));
         }
-        if let Some(v) = values::get_str(news, ACCOUNT_ID) {
+        if let Some(v) = &news.account_id {
             failures.extend(check::account_id(ACCOUNT_ID, v));
         }
         failures
     }
 
-    async fn create(&self, ctx: &Ctx<'_>, inputs: &Props) -> Result<Created, ResourceError> {
-        let (Some(image_id), Some(account_id)) = (
-            values::get_str(inputs, IMAGE_ID),
-            values::get_str(inputs, ACCOUNT_ID),
-        ) else {
-            return Err(ResourceError::Failed(
-                "imageId and accountId must be known to share an image".into(),
-            ));
-        };
+    async fn create(&self, ctx: &Ctx<'_>, share: &Share) -> Result<Created<Share>, ResourceError> {
+        let (image_id, account_id) = (share.image_id.as_str(), share.account_id.as_str());
         let id = format!("{image_id}:{account_id}");
         match ctx.shares.add_new(&ctx.call, image_id, account_id).await {
             Ok(ShareAdded::Added) => {}
@@ -181,20 +191,28 @@ impl Resource for ImageSharePermission {
         }
         Ok(Created {
             id,
-            outputs: Self::props(image_id, account_id),
+            outputs: share.clone(),
         })
     }
 
-    async fn read(&self, ctx: &Ctx<'_>, id: &str, _state: &Props) -> Result<Lookup, ResourceError> {
+    async fn read(
+        &self,
+        ctx: &Ctx<'_>,
+        id: &str,
+        _state: Option<&ShareView>,
+    ) -> Result<Lookup<Share, Share>, ResourceError> {
         let (image_id, account_id) = parse_id(id)?;
         let region = ctx.client.region();
         Ok(match Self::is_shared(ctx, image_id, account_id).await? {
             Some(true) => {
-                let props = Self::props(image_id, account_id);
+                let share = Share {
+                    image_id: image_id.to_string(),
+                    account_id: account_id.to_string(),
+                };
                 Lookup::Found(Observed {
                     id: id.to_string(),
-                    outputs: props.clone(),
-                    inputs: props,
+                    outputs: share.clone(),
+                    inputs: share,
                     unhealthy: None,
                 })
             }
@@ -213,16 +231,16 @@ impl Resource for ImageSharePermission {
         &self,
         _ctx: &Ctx<'_>,
         id: &str,
-        _olds: &Props,
-        _news: &Props,
-    ) -> Result<Props, ResourceError> {
+        _olds: &ShareView,
+        _news: &Share,
+    ) -> Result<Share, ResourceError> {
         // Every input replaces the resource, so the engine never asks for an update.
         Err(ResourceError::Failed(format!(
             "ImageSharePermission {id} cannot be updated in place; its inputs force a replacement"
         )))
     }
 
-    async fn delete(&self, ctx: &Ctx<'_>, id: &str, _state: &Props) -> Result<(), ResourceError> {
+    async fn delete(&self, ctx: &Ctx<'_>, id: &str) -> Result<(), ResourceError> {
         let (image_id, account_id) = parse_id(id)?;
         match ctx.shares.remove(&ctx.call, image_id, account_id).await {
             Ok(()) => Ok(()),

@@ -2,10 +2,13 @@
 
 mod ecd_image;
 mod image_share_permission;
+mod poll;
 
 use std::time::Duration;
 
 use async_trait::async_trait;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 
 use crate::alicloud::{self, CallContext, Client, EcsShares};
 use crate::check::Failure;
@@ -13,8 +16,10 @@ use crate::diff;
 use crate::schema::{ResourceSpec, Schema};
 use crate::values::{self, Props};
 
-pub use ecd_image::EcdImage;
-pub use image_share_permission::{ImageSharePermission, parse_id as parse_share_id};
+pub use ecd_image::{EcdImage, EcdImageArgs, EcdImageState, EcdImageView};
+pub use image_share_permission::{
+    ImageSharePermission, Share, ShareView, parse_id as parse_share_id,
+};
 
 /// Where a resource reports progress of long waits (shown by the engine while it runs).
 pub trait Progress: Send + Sync {
@@ -36,24 +41,24 @@ pub struct Ctx<'a> {
     pub progress: &'a dyn Progress,
 }
 
-/// A resource that was created.
+/// A resource that was created, with its outputs as properties or typed (`S`).
 #[derive(Debug, Clone, PartialEq)]
-pub struct Created {
+pub struct Created<S = Props> {
     /// The provider id.
     pub id: String,
-    /// The output properties.
-    pub outputs: Props,
+    /// The outputs.
+    pub outputs: S,
 }
 
-/// A resource as found by Read.
+/// A resource as found by Read, with its outputs (`S`) and inputs (`A`) as properties or typed.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Observed {
+pub struct Observed<S = Props, A = Props> {
     /// The provider id.
     pub id: String,
-    /// The output properties.
-    pub outputs: Props,
+    /// The outputs.
+    pub outputs: S,
     /// The inputs that would produce this resource (for import and `.get`).
-    pub inputs: Props,
+    pub inputs: A,
     /// Why the resource, although it exists, is not in a usable state: kept as the engine's init errors, so
     /// that the next update finishes or replaces it.
     pub unhealthy: Option<Unhealthy>,
@@ -61,9 +66,9 @@ pub struct Observed {
 
 /// What Read found.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Lookup {
+pub enum Lookup<S = Props, A = Props> {
     /// The resource exists.
-    Found(Observed),
+    Found(Observed<S, A>),
     /// It does not exist; why, in words that name what was looked for and where (shown by `pulumi import`
     /// and `.get`, which have no state to drop).
     Missing(String),
@@ -115,7 +120,8 @@ pub enum ResourceError {
     Failed(String),
 }
 
-/// One resource type: its schema, its validation, and its CRUD against the Alibaba API.
+/// One resource type as the server sees it: its schema, its rules, and its CRUD on properties. Implemented
+/// for every [`TypedResource`], which converts the properties at this one boundary.
 #[async_trait]
 pub trait Resource: Send + Sync {
     /// This resource's part of the schema.
@@ -167,6 +173,154 @@ pub trait Resource: Send + Sync {
     async fn delete(&self, ctx: &Ctx<'_>, id: &str, state: &Props) -> Result<(), ResourceError>;
 }
 
+/// One resource type on typed inputs and outputs: its schema, its validation, and its CRUD against the
+/// Alibaba API. Names, required sets and replace-on-change inputs stay in the schema; a test checks the types
+/// against it.
+#[async_trait]
+pub trait TypedResource: Send + Sync {
+    /// The inputs, known (Create and Update run only on known values).
+    type Args: DeserializeOwned + Serialize + Send + Sync;
+    /// The outputs.
+    type State: DeserializeOwned + Serialize + Send + Sync;
+    /// What Check and Diff can see of inputs or outputs: every field optional, since a value may be unknown
+    /// (preview), unset, or not of its type.
+    type View: DeserializeOwned + Default + Send + Sync;
+
+    /// This resource's part of the schema.
+    fn spec(&self) -> &ResourceSpec;
+
+    /// This resource's exceptions to the generic Diff.
+    fn diff_rules(&self) -> diff::Rules<'static> {
+        diff::Rules::default()
+    }
+
+    /// The name property filled in by autonaming when the program leaves it out, if any.
+    fn auto_name(&self) -> Option<crate::autoname::AutoName> {
+        None
+    }
+
+    /// A replacement the old state or a change the API cannot make in place calls for, beyond the schema's
+    /// replace-on-change inputs: the property to show as its cause.
+    fn forced_replacement(&self, _olds: &Self::View, _news: &Self::View) -> Option<&'static str> {
+        None
+    }
+
+    /// Whether a replacement must delete the old resource before it creates the new one.
+    fn delete_before_replace(&self, _urn: &str, _olds: &Self::View, _news: &Self::View) -> bool {
+        false
+    }
+
+    /// Default timeouts.
+    fn timeouts(&self) -> Timeouts;
+
+    /// Resource-specific checks of known input values (formats, lengths).
+    fn validate(&self, news: &Self::View) -> Vec<Failure>;
+
+    /// Creates the resource from checked inputs.
+    async fn create(
+        &self,
+        ctx: &Ctx<'_>,
+        args: &Self::Args,
+    ) -> Result<Created<Self::State>, ResourceError>;
+
+    /// Reads the resource by id. `state` is what is known of the last state (`None` on import and `.get`).
+    async fn read(
+        &self,
+        ctx: &Ctx<'_>,
+        id: &str,
+        state: Option<&Self::View>,
+    ) -> Result<Lookup<Self::State, Self::Args>, ResourceError>;
+
+    /// Applies in-place changes from what is known of the old state to the new inputs; returns the new
+    /// outputs.
+    async fn update(
+        &self,
+        ctx: &Ctx<'_>,
+        id: &str,
+        olds: &Self::View,
+        news: &Self::Args,
+    ) -> Result<Self::State, ResourceError>;
+
+    /// Deletes the resource; succeeds when it is already gone.
+    async fn delete(&self, ctx: &Ctx<'_>, id: &str) -> Result<(), ResourceError>;
+}
+
+/// Inputs that do not make `R::Args`: Check lets no such inputs through, so this is a defect of the request.
+fn undecodable(spec: &ResourceSpec, err: values::DecodeError) -> ResourceError {
+    ResourceError::Failed(format!("invalid inputs for {}: {err}", spec.token))
+}
+
+#[async_trait]
+impl<R: TypedResource> Resource for R {
+    fn spec(&self) -> &ResourceSpec {
+        TypedResource::spec(self)
+    }
+
+    fn diff_rules(&self) -> diff::Rules<'static> {
+        TypedResource::diff_rules(self)
+    }
+
+    fn auto_name(&self) -> Option<crate::autoname::AutoName> {
+        TypedResource::auto_name(self)
+    }
+
+    fn forced_replacement(&self, olds: &Props, news: &Props) -> Option<&'static str> {
+        TypedResource::forced_replacement(self, &values::view(olds), &values::view(news))
+    }
+
+    fn delete_before_replace(&self, urn: &str, olds: &Props, news: &Props) -> bool {
+        TypedResource::delete_before_replace(self, urn, &values::view(olds), &values::view(news))
+    }
+
+    fn timeouts(&self) -> Timeouts {
+        TypedResource::timeouts(self)
+    }
+
+    fn validate(&self, news: &Props) -> Vec<Failure> {
+        TypedResource::validate(self, &values::view(news))
+    }
+
+    async fn create(&self, ctx: &Ctx<'_>, inputs: &Props) -> Result<Created, ResourceError> {
+        let args = values::decode(inputs).map_err(|e| undecodable(self.spec(), e))?;
+        let created = TypedResource::create(self, ctx, &args).await?;
+        Ok(Created {
+            id: created.id,
+            outputs: values::encode(&created.outputs),
+        })
+    }
+
+    async fn read(&self, ctx: &Ctx<'_>, id: &str, state: &Props) -> Result<Lookup, ResourceError> {
+        let state = (!state.is_empty()).then(|| values::view(state));
+        Ok(
+            match TypedResource::read(self, ctx, id, state.as_ref()).await? {
+                Lookup::Found(found) => Lookup::Found(Observed {
+                    id: found.id,
+                    outputs: values::encode(&found.outputs),
+                    inputs: values::encode(&found.inputs),
+                    unhealthy: found.unhealthy,
+                }),
+                Lookup::Missing(why) => Lookup::Missing(why),
+            },
+        )
+    }
+
+    async fn update(
+        &self,
+        ctx: &Ctx<'_>,
+        id: &str,
+        olds: &Props,
+        news: &Props,
+    ) -> Result<Props, ResourceError> {
+        let news = values::decode(news).map_err(|e| undecodable(self.spec(), e))?;
+        let outputs = TypedResource::update(self, ctx, id, &values::view(olds), &news).await?;
+        Ok(values::encode(&outputs))
+    }
+
+    async fn delete(&self, ctx: &Ctx<'_>, id: &str, _state: &Props) -> Result<(), ResourceError> {
+        TypedResource::delete(self, ctx, id).await
+    }
+}
+
 /// Every resource this provider knows, by token.
 pub fn registry(schema: &'static Schema) -> Vec<Box<dyn Resource>> {
     let spec = |token: &str| {
@@ -214,15 +368,3 @@ pub fn check_inputs(resource: &dyn Resource, olds: &Props, news: &Props) -> Vec<
 /// How long a read that finds out what an interrupted or ambiguous change did may take. It runs after the
 /// operation was cancelled or ran out of time, so the cancel does not stop it, and it is short.
 pub const SETTLE_READ: Duration = Duration::from_secs(30);
-
-/// Copies the named properties that are set in `from`.
-pub(crate) fn pick(from: &Props, names: &[String]) -> Props {
-    names
-        .iter()
-        .filter_map(|n| {
-            from.get(n)
-                .filter(|v| !v.is_null())
-                .map(|v| (n.clone(), v.clone()))
-        })
-        .collect()
-}
