@@ -54,6 +54,23 @@ fn parse_time(text: &str) -> Option<DateTime<Utc>> {
 }
 
 /// Which images [`Client::list_ecd_images`] asks DescribeImages for; unset fields do not filter.
+///
+/// ```no_run
+/// # async fn demo(client: alicloud_openapi::Client) -> Result<(), alicloud_openapi::Error> {
+/// use std::time::Duration;
+/// use alicloud_openapi::{CallContext, EcdImageFilter};
+///
+/// let custom = EcdImageFilter {
+///     image_type: Some("CUSTOM".into()),
+///     ..Default::default()
+/// };
+/// let ctx = CallContext::detached(Duration::from_secs(60));
+/// for image in client.list_ecd_images(&ctx, &custom).await? {
+///     println!("{} {}", image.image_id, image.status);
+/// }
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct EcdImageFilter {
     /// `ImageId.N`.

@@ -79,6 +79,16 @@ impl Protocol {
 }
 
 /// A parsed endpoint: where requests go and the `host` value they are signed with.
+///
+/// ```
+/// use alicloud_openapi::{Endpoint, Protocol, Service};
+///
+/// let private = Endpoint::parse_with("127.0.0.1:9000", Protocol::Http)?;
+/// assert_eq!((private.to_string().as_str(), private.host().as_str()), ("http://127.0.0.1:9000", "127.0.0.1:9000"));
+/// let public = Endpoint::regional(Service::Ecd, "cn-shanghai");
+/// assert_eq!(public.to_string(), "https://ecd.cn-shanghai.aliyuncs.com");
+/// # Ok::<(), alicloud_openapi::Error>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Endpoint {
     url: reqwest::Url,

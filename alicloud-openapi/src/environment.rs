@@ -45,6 +45,16 @@ impl Environment for SystemEnvironment {
 }
 
 /// An environment made of maps, for tests.
+///
+/// ```
+/// use alicloud_openapi::{Environment, MapEnvironment};
+///
+/// let env = MapEnvironment::with_vars(&[("ALIBABA_CLOUD_REGION_ID", "cn-beijing")])
+///     .file("/home/test/.aliyun/config.json", "{}");
+/// assert_eq!(env.var("ALIBABA_CLOUD_REGION_ID").as_deref(), Some("cn-beijing"));
+/// assert!(env.read_file("/home/test/.aliyun/config.json".as_ref())?.is_some());
+/// # Ok::<(), std::io::Error>(())
+/// ```
 #[derive(Debug, Clone, Default)]
 pub struct MapEnvironment {
     /// Variables.
@@ -153,6 +163,26 @@ impl Setting {
 }
 
 /// How messages name settings: [`Setting::field`] unless the application says otherwise.
+///
+/// ```
+/// use alicloud_openapi::{MapEnvironment, Setting, Settings, resolve_client_config};
+///
+/// /// An application whose users set `app.region` and the like.
+/// fn app_names(setting: Setting) -> String {
+///     format!("app.{}", setting.field())
+/// }
+///
+/// let settings = Settings {
+///     setting_names: app_names,
+///     ..Default::default()
+/// };
+/// let env = MapEnvironment::with_vars(&[
+///     ("ALIBABA_CLOUD_ACCESS_KEY_ID", "AK"),
+///     ("ALIBABA_CLOUD_ACCESS_KEY_SECRET", "secret"),
+/// ]);
+/// let err = resolve_client_config(&settings, &env).unwrap_err();
+/// assert!(err.to_string().contains("set app.region"), "{err}");
+/// ```
 pub type SettingNames = fn(Setting) -> String;
 
 /// [`Setting::field`], as a [`SettingNames`].

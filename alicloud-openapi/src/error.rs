@@ -30,6 +30,22 @@ impl fmt::Display for ApiError {
 }
 
 /// Why a call failed.
+///
+/// ```
+/// use alicloud_openapi::{ApiError, Error};
+///
+/// let refused = Error::Api(ApiError {
+///     code: "Throttling.User".into(),
+///     message: "Request was denied due to user flow control.".into(),
+///     request_id: Some("R-1".into()),
+///     http_status: 400,
+///     recommend: None,
+///     retry_after: None,
+/// });
+/// assert!(refused.is_throttling() && !refused.may_have_taken_effect());
+/// assert_eq!(refused.code(), Some("Throttling.User"));
+/// assert!(refused.to_string().contains("RequestId: R-1"));
+/// ```
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum Error {
     /// Alibaba answered with an error.

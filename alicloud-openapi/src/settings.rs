@@ -182,6 +182,15 @@ fn profile_loader(inputs: &Settings) -> ProfileLoader {
     ProfileLoader::default_position(&inputs.credentials)
 }
 
+/// The region a client of `inputs` would use, without resolving anything else.
+///
+/// ```
+/// use alicloud_openapi::{MapEnvironment, Settings, resolve_region};
+///
+/// let env = MapEnvironment::with_vars(&[("ALICLOUD_REGION", "cn-shanghai")]);
+/// assert_eq!(resolve_region(&Settings::default(), &env).as_deref(), Some("cn-shanghai"));
+/// ```
+///
 /// The region: the configured one, else `ALIBABA_CLOUD_REGION_ID`, `ALICLOUD_REGION`, else the profile's
 /// `region_id`.
 pub fn resolve_region(inputs: &Settings, env: &dyn Environment) -> Option<String> {

@@ -27,11 +27,24 @@ const UNRESERVED: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'~');
 
 /// Alibaba's percent-encoding of one key or value.
+///
+/// ```
+/// use alicloud_openapi::sign::percent_encode;
+///
+/// assert_eq!(percent_encode(" ~/*-+"), "%20~%2F%2A-%2B");
+/// ```
 pub fn percent_encode(s: &str) -> String {
     utf8_percent_encode(s, UNRESERVED).to_string()
 }
 
 /// `k=v` pairs, each side encoded, sorted by encoded key (then value), joined with `&`.
+///
+/// ```
+/// use alicloud_openapi::sign::canonical_query;
+///
+/// let params = [("test".to_string(), "ok".to_string()), ("empty".to_string(), String::new())];
+/// assert_eq!(canonical_query(&params), "empty=&test=ok");
+/// ```
 pub fn canonical_query(params: &[(String, String)]) -> String {
     let mut pairs: Vec<(String, String)> = params
         .iter()
@@ -46,11 +59,39 @@ pub fn canonical_query(params: &[(String, String)]) -> String {
 }
 
 /// Lowercase hex SHA-256.
+///
+/// ```
+/// use alicloud_openapi::sign::sha256_hex;
+///
+/// assert_eq!(
+///     sha256_hex(b"test"),
+///     "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
+/// );
+/// ```
 pub fn sha256_hex(data: &[u8]) -> String {
     hex::encode(digest::digest(&digest::SHA256, data))
 }
 
 /// What a V3 signature covers.
+///
+/// ```
+/// use alicloud_openapi::sign::{V3Request, v3_authorization};
+///
+/// // darabonba-openapi-util's own test vector.
+/// let pair = |k: &str, v: &str| (k.to_string(), v.to_string());
+/// let request = V3Request {
+///     method: "GET",
+///     path: "/",
+///     query: &[pair("test", "ok"), pair("empty", "")],
+///     headers: &[pair("x-acs-test", "http"), pair("x-acs-TEST", "https")],
+///     payload_hash: "55e12e91650d2fec56ec74e1d3e4ddbfce2ef3a65890c2a19ecf88a307e76a23",
+/// };
+/// assert_eq!(
+///     v3_authorization(&request, "acesskey", "secret"),
+///     "ACS3-HMAC-SHA256 Credential=acesskey,SignedHeaders=x-acs-test,\
+///      Signature=d16b30a7699ae9e43875b13195b2f81bcc3ed10c14a9b5eb780e51619aa50be1"
+/// );
+/// ```
 #[derive(Debug, Clone)]
 pub struct V3Request<'a> {
     /// HTTP method, uppercase.
@@ -130,6 +171,16 @@ pub fn v1_string_to_sign(method: &str, params: &[(String, String)]) -> String {
 }
 
 /// The V1 signature: Base64 HMAC-SHA1 keyed with `secret&`.
+///
+/// ```
+/// use alicloud_openapi::sign::{v1_signature, v1_string_to_sign};
+///
+/// // darabonba-openapi-util's own test vector.
+/// let params = [("query".to_string(), "test".to_string()), ("body".to_string(), "test".to_string())];
+/// let string_to_sign = v1_string_to_sign("GET", &params);
+/// assert_eq!(string_to_sign, "GET&%2F&body%3Dtest%26query%3Dtest");
+/// assert_eq!(v1_signature("secret", &string_to_sign), "XlUyV4sXjOuX5FnjUz9IF9tm5rU=");
+/// ```
 pub fn v1_signature(secret: &str, string_to_sign: &str) -> String {
     let key = hmac::Key::new(
         hmac::HMAC_SHA1_FOR_LEGACY_USE_ONLY,

@@ -150,7 +150,9 @@ fn dependencies(
     path: &Path,
     reexports: &BTreeMap<String, String>,
 ) -> BTreeSet<String> {
-    let top_level = path.parent() == Some(src().as_path());
+    // `super` is the crate root in `src/x.rs` and `src/x/mod.rs`, and module `x` in `src/x/y.rs`.
+    let top_level =
+        path.parent() == Some(src().as_path()) || path.file_name().is_some_and(|n| n == "mod.rs");
     let code = non_test_code(path);
     let mut first_segments = Vec::new();
     for statement in use_statements(&code) {
@@ -159,7 +161,7 @@ fn dependencies(
                 rest
             } else if let Some(rest) = p.strip_prefix("super::") {
                 if !top_level {
-                    continue; // `super` of a submodule is its own module.
+                    continue;
                 }
                 rest
             } else {

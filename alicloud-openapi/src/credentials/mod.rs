@@ -126,6 +126,14 @@ impl ProvideCredentials for Credentials {
 }
 
 /// The time, behind a function so that expiry can be tested.
+///
+/// ```
+/// use alicloud_openapi::Clock;
+/// use chrono::{TimeZone, Utc};
+///
+/// let noon = Utc.with_ymd_and_hms(2026, 1, 1, 12, 0, 0).unwrap();
+/// assert_eq!(Clock::from_fn(move || noon).now(), noon);
+/// ```
 #[derive(Clone)]
 pub struct Clock(Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>);
 
