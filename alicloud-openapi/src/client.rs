@@ -241,7 +241,7 @@ mod tests {
             )
             .unwrap();
             let client = Client::new(config).unwrap();
-            // Configure asked no one.
+            // Resolving the settings asked no one.
             assert_eq!(server.count(), 0);
             // One poll a minute for a quarter of an hour, as an image wait does.
             for minute in 0..=15 {

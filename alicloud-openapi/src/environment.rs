@@ -13,7 +13,7 @@ pub trait Environment: Send + Sync {
     fn home_dir(&self) -> Option<PathBuf>;
     /// A file's contents; `Ok(None)` when it does not exist.
     fn read_file(&self, path: &Path) -> std::io::Result<Option<String>>;
-    /// An owned handle on this environment, for sources that read it again after Configure (an OIDC token
+    /// An owned handle on this environment, for sources that read it again after the settings were resolved (an OIDC token
     /// file is read at every refresh, as the platform rotates it).
     fn to_shared(&self) -> Arc<dyn Environment>;
 }

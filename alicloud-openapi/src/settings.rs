@@ -477,7 +477,7 @@ mod tests {
 
     #[test]
     fn configure_needs_no_network_and_shows_no_secret() {
-        // An OIDC role and an assumed role on top: both need STS, neither is contacted at Configure.
+        // An OIDC role and an assumed role on top: both need STS, neither is contacted while resolving.
         let env = MapEnvironment::with_vars(&[]).file("/var/run/token", "jwt-secret");
         let inputs = Settings {
             region: Some("cn-hangzhou".into()),

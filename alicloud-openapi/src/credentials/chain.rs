@@ -138,7 +138,7 @@ impl Chain {
 /// Sources tried in order at the first call; the first with credentials is kept for later calls.
 struct Fallback {
     candidates: Vec<Arc<dyn ProvideCredentials>>,
-    /// Why the sources examined at Configure had nothing.
+    /// Why the sources examined when the settings were resolved had nothing.
     notes: Vec<String>,
     names: SettingNames,
     chosen: Mutex<Option<usize>>,
@@ -335,7 +335,7 @@ mod tests {
         let (c, cc) = counting("probe-c", Answer::Maybe(true));
         let (d, cd) = counting("d", Answer::Found);
         let p = resolve_chain(Chain::new(vec![a, b, c, d], field_names)).unwrap();
-        // Configure looked at every loader up to the first definite source and asked no one.
+        // Resolving looked at every loader up to the first definite source and asked no one.
         assert_eq!(calls(&[&ca, &cb, &cc, &cd]), [1, 1, 1, 1]);
         let t = transport(SignatureVersion::V3);
         assert_eq!(

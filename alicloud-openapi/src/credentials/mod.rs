@@ -1,9 +1,10 @@
 //! Credentials and where they come from, in the order of Alibaba's own tools.
 //!
 //! Two phases:
-//! - **Configure** (one loader per source): each source looks at the configuration, the environment and its files,
-//!   without touching the network. It says there is nothing there (with the reason), that credentials come
-//!   from it, or that only the network can tell (the ECS metadata service off an instance). A broken source is an error, so mistakes surface at Configure.
+//! - **Resolving the settings** (one loader per source): each source looks at the settings, the environment
+//!   and its files, without touching the network. It says there is nothing there (with the reason), that
+//!   credentials come from it, or that only the network can tell (the ECS metadata service off an
+//!   instance). A broken source is an error, so mistakes surface before the first call.
 //! - **Calls** ([`ProvideCredentials`]): the client asks the resolved provider before every attempt. Sources
 //!   that hand out temporary credentials (STS, the metadata service, a credentials URI, an external command)
 //!   are cached: refreshed three minutes before they expire, once for all concurrent callers.
@@ -166,7 +167,7 @@ impl fmt::Debug for Clock {
     }
 }
 
-/// What one source has, as far as Configure can tell.
+/// What one source has, as far as can be told without the network.
 pub(crate) enum Loaded {
     /// Nothing here; the reason is shown if no source has credentials.
     Absent(String),
@@ -186,7 +187,7 @@ impl fmt::Debug for Loaded {
     }
 }
 
-/// What loaders read at Configure.
+/// What loaders read when the settings are resolved.
 #[derive(Clone, Copy)]
 pub(crate) struct LoadContext<'a> {
     /// Variables and files.
@@ -199,7 +200,7 @@ pub(crate) struct LoadContext<'a> {
     pub names: SettingNames,
 }
 
-/// One place credentials may come from, examined at Configure without network access.
+/// One place credentials may come from, examined without network access when the settings are resolved.
 pub(crate) trait Loader: Send + Sync {
     /// The place, as named in the "no credentials" error, naming the caller's settings with `names`.
     fn describe(&self, names: SettingNames) -> String;
