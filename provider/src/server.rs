@@ -1,5 +1,6 @@
 //! The gRPC `ResourceProvider`: request plumbing only. Resource knowledge lives in `resources/`.
 
+use std::collections::BTreeSet;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
@@ -128,24 +129,58 @@ fn init_failed(id: String, outputs: &Props, inputs: &Props, reason: String) -> S
     Status::with_details(Code::Unknown, reason, Bytes::from(envelope.encode_to_vec()))
 }
 
-/// Maps a resource failure to a gRPC status; a partial failure carries what exists so the engine keeps it.
-/// `inputs` are the operation's inputs: their secrets stay secret in what is kept and out of the message.
-fn status(err: ResourceError, inputs: &Props) -> Status {
-    let secrets = values::secret_texts(inputs);
-    match err {
-        ResourceError::InvalidId(msg) => Status::invalid_argument(values::redact(&msg, &secrets)),
-        ResourceError::Partial {
-            id,
-            mut outputs,
-            reason,
-        } => {
-            values::mark_secret(&mut outputs, &values::secret_keys(inputs));
-            init_failed(id, &outputs, inputs, values::redact(&reason, &secrets))
+/// What stays secret in one operation's answer: the properties marked secret again in its outputs (the
+/// provider accepts secrets, so the engine no longer carries the marking from inputs to outputs), and the text
+/// of every secret input, kept out of its messages.
+struct Secrets<'a> {
+    /// The operation's inputs (or state): sent back with a partial failure, and the source of the texts.
+    inputs: &'a Props,
+    /// The properties to mark secret.
+    keys: BTreeSet<String>,
+}
+
+impl<'a> Secrets<'a> {
+    /// The secrets of `inputs`.
+    fn of(inputs: &'a Props) -> Self {
+        Secrets {
+            inputs,
+            keys: values::secret_keys(inputs),
         }
-        ResourceError::Api(alicloud::Error::Cancelled) => {
-            Status::cancelled("the operation was cancelled")
+    }
+
+    /// Marks `keys` too.
+    fn and(mut self, keys: impl IntoIterator<Item = String>) -> Self {
+        self.keys.extend(keys);
+        self
+    }
+
+    /// `props` with the secret properties marked.
+    fn mark(&self, mut props: Props) -> Props {
+        values::mark_secret(&mut props, &self.keys);
+        props
+    }
+
+    /// A resource failure as a gRPC status; a partial failure carries what exists so the engine keeps it,
+    /// with its secrets marked.
+    fn status(&self, err: ResourceError) -> Status {
+        let texts = values::secret_texts(self.inputs);
+        match err {
+            ResourceError::InvalidId(msg) => Status::invalid_argument(values::redact(&msg, &texts)),
+            ResourceError::Partial {
+                id,
+                outputs,
+                reason,
+            } => init_failed(
+                id,
+                &self.mark(outputs),
+                self.inputs,
+                values::redact(&reason, &texts),
+            ),
+            ResourceError::Api(alicloud::Error::Cancelled) => {
+                Status::cancelled("the operation was cancelled")
+            }
+            other => Status::unknown(values::redact(&other.to_string(), &texts)),
         }
-        other => Status::unknown(values::redact(&other.to_string(), &secrets)),
     }
 }
 
@@ -175,6 +210,23 @@ impl Provider {
             .ok_or_else(|| {
                 Status::invalid_argument(format!("unknown resource type {token:?} (urn {urn})"))
             })
+    }
+
+    /// Runs one RPC about a resource: in its span (opened and closed in the log, so that its duration can be
+    /// measured), with the resource its URN names.
+    async fn resource_rpc<'a, T, F, Fut>(
+        &'a self,
+        method: &'static str,
+        urn: &'a str,
+        rpc: F,
+    ) -> Result<Response<T>, Status>
+    where
+        F: FnOnce(&'a dyn Resource) -> Fut,
+        Fut: Future<Output = Result<T, Status>>,
+    {
+        async move { rpc(self.resource(urn)?).await.map(Response::new) }
+            .instrument(rpc_span(method, urn))
+            .await
     }
 
     fn client(&self) -> Result<(Client, EcsShares), Status> {
@@ -371,10 +423,8 @@ impl ResourceProvider for Provider {
         &self,
         request: Request<CheckRequest>,
     ) -> Result<Response<CheckResponse>, Status> {
-        let span = rpc_span("Check", &request.get_ref().urn);
-        async move {
-            let req = request.get_ref();
-            let resource = self.resource(&req.urn)?;
+        let req = request.get_ref();
+        self.resource_rpc("Check", &req.urn, async |resource| {
             let olds = values::from_struct(req.olds.as_ref());
             let mut news = values::from_struct(req.news.as_ref());
             if let Some(auto) = resource.auto_name() {
@@ -388,20 +438,17 @@ impl ResourceProvider for Provider {
                 );
             }
             let failures = resources::check_inputs(resource, &olds, &news);
-            Ok(Response::new(CheckResponse {
+            Ok(CheckResponse {
                 inputs: Some(values::to_struct(&news)),
                 failures: check_failures(failures, &news),
-            }))
-        }
-        .instrument(span)
+            })
+        })
         .await
     }
 
     async fn diff(&self, request: Request<DiffRequest>) -> Result<Response<DiffResponse>, Status> {
-        let span = rpc_span("Diff", &request.get_ref().urn);
-        async move {
-            let req = request.get_ref();
-            let resource = self.resource(&req.urn)?;
+        let req = request.get_ref();
+        self.resource_rpc("Diff", &req.urn, async |resource| {
             let olds = values::from_struct(req.olds.as_ref());
             let news = values::from_struct(req.news.as_ref());
             let mut plan = diff::plan(
@@ -419,9 +466,8 @@ impl ResourceProvider for Provider {
                 && resource.delete_before_replace(&req.urn, &olds, &news);
             let mut response = plan.into_response();
             response.delete_before_replace = delete_first;
-            Ok(Response::new(response))
-        }
-        .instrument(span)
+            Ok(response)
+        })
         .await
     }
 
@@ -429,50 +475,43 @@ impl ResourceProvider for Provider {
         &self,
         request: Request<CreateRequest>,
     ) -> Result<Response<CreateResponse>, Status> {
-        let span = rpc_span("Create", &request.get_ref().urn);
-        async move {
-            let req = request.get_ref();
-            let resource = self.resource(&req.urn)?;
+        let req = request.get_ref();
+        self.resource_rpc("Create", &req.urn, async |resource| {
             let inputs = values::from_struct(req.properties.as_ref());
             if req.preview {
-                return Ok(Response::new(CreateResponse {
+                return Ok(CreateResponse {
                     id: String::new(),
                     properties: Some(values::to_struct(&preview_outputs(resource, &inputs))),
                     refresh_before_update: false,
-                }));
+                });
             }
-            let operation =
-                self.operation(&req.urn, timeout(req.timeout, resource.timeouts().create))?;
-            let ctx = operation.ctx();
-            let mut created = resource
-                .create(&ctx, &inputs)
+            let secrets = Secrets::of(&inputs);
+            let op = self.operation(&req.urn, timeout(req.timeout, resource.timeouts().create))?;
+            let created = resource
+                .create(&op.ctx(), &inputs)
                 .await
-                .map_err(|e| status(e, &inputs))?;
-            values::mark_secret(&mut created.outputs, &values::secret_keys(&inputs));
-            Ok(Response::new(CreateResponse {
+                .map_err(|e| secrets.status(e))?;
+            Ok(CreateResponse {
                 id: created.id,
-                properties: Some(values::to_struct(&created.outputs)),
+                properties: Some(values::to_struct(&secrets.mark(created.outputs))),
                 refresh_before_update: false,
-            }))
-        }
-        .instrument(span)
+            })
+        })
         .await
     }
 
     async fn read(&self, request: Request<ReadRequest>) -> Result<Response<ReadResponse>, Status> {
-        let span = rpc_span("Read", &request.get_ref().urn);
-        async move {
-            let req = request.get_ref();
-            let resource = self.resource(&req.urn)?;
+        let req = request.get_ref();
+        self.resource_rpc("Read", &req.urn, async |resource| {
             let state = values::from_struct(req.properties.as_ref());
             let old_inputs = values::from_struct(req.inputs.as_ref());
-            let operation = self.operation(&req.urn, resource.timeouts().read)?;
-            let ctx = operation.ctx();
+            let secrets = Secrets::of(&state).and(values::secret_keys(&old_inputs));
+            let op = self.operation(&req.urn, resource.timeouts().read)?;
             let lookup = resource
-                .read(&ctx, &req.id, &state)
+                .read(&op.ctx(), &req.id, &state)
                 .await
-                .map_err(|e| status(e, &state))?;
-            let mut found = match lookup {
+                .map_err(|e| secrets.status(e))?;
+            let found = match lookup {
                 Lookup::Found(found) => found,
                 // With no prior state (`pulumi import`, `.get`) there is nothing to drop: say what is missing
                 // and where, rather than let the engine report a resource without a name.
@@ -483,13 +522,11 @@ impl ResourceProvider for Provider {
                 // found nothing says so; every error above fails the refresh and leaves the state as it was.
                 Lookup::Missing(why) => {
                     tracing::info!(id = %req.id, "{why}");
-                    return Ok(Response::new(ReadResponse::default()));
+                    return Ok(ReadResponse::default());
                 }
             };
-            let mut secret = values::secret_keys(&state);
-            secret.extend(values::secret_keys(&old_inputs));
-            values::mark_secret(&mut found.outputs, &secret);
-            values::mark_secret(&mut found.inputs, &secret);
+            let outputs = secrets.mark(found.outputs);
+            let inputs = secrets.mark(found.inputs);
             if let Some(unhealthy) = found.unhealthy {
                 let reason = match unhealthy {
                     Unhealthy::Pending(reason) => reason,
@@ -500,16 +537,15 @@ impl ResourceProvider for Provider {
                         reason
                     }
                 };
-                return Err(init_failed(found.id, &found.outputs, &found.inputs, reason));
+                return Err(init_failed(found.id, &outputs, &inputs, reason));
             }
-            Ok(Response::new(ReadResponse {
+            Ok(ReadResponse {
                 id: found.id,
-                properties: Some(values::to_struct(&found.outputs)),
-                inputs: Some(values::to_struct(&found.inputs)),
+                properties: Some(values::to_struct(&outputs)),
+                inputs: Some(values::to_struct(&inputs)),
                 refresh_before_update: false,
-            }))
-        }
-        .instrument(span)
+            })
+        })
         .await
     }
 
@@ -517,68 +553,58 @@ impl ResourceProvider for Provider {
         &self,
         request: Request<UpdateRequest>,
     ) -> Result<Response<UpdateResponse>, Status> {
-        let span = rpc_span("Update", &request.get_ref().urn);
-        async move {
-            let req = request.get_ref();
-            let resource = self.resource(&req.urn)?;
+        let req = request.get_ref();
+        self.resource_rpc("Update", &req.urn, async |resource| {
             let olds = values::from_struct(req.olds.as_ref());
             let news = values::from_struct(req.news.as_ref());
+            let inputs = &resource.spec().inputs;
             if req.preview {
                 let mut out = preview_outputs(resource, &news);
                 // Outputs the update does not touch keep their known values.
                 for (k, v) in &olds {
-                    if !resource.spec().inputs.contains(k)
+                    if !inputs.contains(k)
                         && !values::is_unknown(v)
                         && out.get(k).is_some_and(values::is_unknown)
                     {
                         out.insert(k.clone(), v.clone());
                     }
                 }
-                return Ok(Response::new(UpdateResponse {
+                return Ok(UpdateResponse {
                     properties: Some(values::to_struct(&out)),
                     refresh_before_update: false,
-                }));
+                });
             }
-            let operation =
-                self.operation(&req.urn, timeout(req.timeout, resource.timeouts().update))?;
-            let ctx = operation.ctx();
-            let mut outputs = resource
-                .update(&ctx, &req.id, &olds, &news)
-                .await
-                .map_err(|e| status(e, &news))?;
-            // Inputs are secret as the program says now; outputs that are not inputs stay as they were.
-            let mut secret = values::secret_keys(&news);
-            secret.extend(
+            // Inputs are secret as the program says now; what the program leaves unset, and outputs that are
+            // not inputs, stay as they were.
+            let unset = |k: &String| news.get(k).is_none_or(|v| values::reveal(v).is_null());
+            let secrets = Secrets::of(&news).and(
                 values::secret_keys(&olds)
                     .into_iter()
-                    .filter(|k| !resource.spec().inputs.contains(k)),
+                    .filter(|k| !inputs.contains(k) || unset(k)),
             );
-            values::mark_secret(&mut outputs, &secret);
-            Ok(Response::new(UpdateResponse {
-                properties: Some(values::to_struct(&outputs)),
+            let op = self.operation(&req.urn, timeout(req.timeout, resource.timeouts().update))?;
+            let outputs = resource
+                .update(&op.ctx(), &req.id, &olds, &news)
+                .await
+                .map_err(|e| secrets.status(e))?;
+            Ok(UpdateResponse {
+                properties: Some(values::to_struct(&secrets.mark(outputs))),
                 refresh_before_update: false,
-            }))
-        }
-        .instrument(span)
+            })
+        })
         .await
     }
 
     async fn delete(&self, request: Request<DeleteRequest>) -> Result<Response<()>, Status> {
-        let span = rpc_span("Delete", &request.get_ref().urn);
-        async move {
-            let req = request.get_ref();
-            let resource = self.resource(&req.urn)?;
+        let req = request.get_ref();
+        self.resource_rpc("Delete", &req.urn, async |resource| {
             let state = values::from_struct(req.properties.as_ref());
-            let operation =
-                self.operation(&req.urn, timeout(req.timeout, resource.timeouts().delete))?;
-            let ctx = operation.ctx();
+            let op = self.operation(&req.urn, timeout(req.timeout, resource.timeouts().delete))?;
             resource
-                .delete(&ctx, &req.id, &state)
+                .delete(&op.ctx(), &req.id, &state)
                 .await
-                .map_err(|e| status(e, &state))?;
-            Ok(Response::new(()))
-        }
-        .instrument(span)
+                .map_err(|e| Secrets::of(&state).status(e))
+        })
         .await
     }
 
@@ -586,9 +612,8 @@ impl ResourceProvider for Provider {
         &self,
         request: Request<InvokeRequest>,
     ) -> Result<Response<InvokeResponse>, Status> {
-        let span = rpc_span("Invoke", &request.get_ref().tok);
-        async move {
-            let req = request.get_ref();
+        let req = request.get_ref();
+        async {
             let function = self
                 .functions
                 .iter()
@@ -604,19 +629,18 @@ impl ResourceProvider for Provider {
                     failures: check_failures(failures, &args),
                 }));
             }
-            let operation = self.operation("", INVOKE_TIMEOUT)?;
-            let ctx = operation.ctx();
-            let mut result = function
-                .invoke(&ctx, &args)
+            let secrets = Secrets::of(&args);
+            let op = self.operation("", INVOKE_TIMEOUT)?;
+            let result = function
+                .invoke(&op.ctx(), &args)
                 .await
-                .map_err(|e| status(e, &args))?;
-            values::mark_secret(&mut result, &values::secret_keys(&args));
+                .map_err(|e| secrets.status(e))?;
             Ok(Response::new(InvokeResponse {
-                r#return: Some(values::to_struct(&result)),
+                r#return: Some(values::to_struct(&secrets.mark(result))),
                 failures: Vec::new(),
             }))
         }
-        .instrument(span)
+        .instrument(rpc_span("Invoke", &req.tok))
         .await
     }
 
