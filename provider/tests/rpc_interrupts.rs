@@ -219,3 +219,52 @@ async fn the_fifty_first_share_says_how_many_there_are_and_how_to_make_room() {
     }
     assert_eq!(emu.shared_with(IMAGE_1).await.len(), 50);
 }
+
+#[tokio::test]
+async fn a_cancelled_update_keeps_the_secret_markings_of_the_old_state() {
+    use pulumi_resource_alicloud::values;
+    let emu = Emulator::start_with(&["--image-create-seconds", "0"]).await;
+    emu.hold_images().await;
+    // An image still being made, as an interrupted create leaves it.
+    let p = Provider::configured(&emu).await;
+    let task = create(
+        &p,
+        IMAGE,
+        json!({"desktopId": DESKTOP_1, "imageName": "golden"}),
+    );
+    emu.wait_for("CreateImage", 1).await;
+    cancel(&p).await;
+    let image_id = init_failed(&task.await.expect("task").unwrap_err()).id;
+    let p = Provider::configured(&emu).await;
+    let described = emu.count("DescribeImages").await;
+    // The state marks the description (an input the program no longer sets) and the status (an output, as
+    // `additionalSecretOutputs` does) secret.
+    let olds = json!({
+        "desktopId": DESKTOP_1,
+        "imageName": "golden",
+        "description": values::secret(json!("old words")),
+        "status": values::secret(json!("Creating")),
+    });
+    let mut updater = p.clone();
+    let id = image_id.clone();
+    let task = tokio::spawn(async move {
+        updater
+            .update(
+                IMAGE,
+                &id,
+                olds,
+                json!({"desktopId": DESKTOP_1, "imageName": "golden"}),
+                false,
+            )
+            .await
+    });
+    emu.wait_for("DescribeImages", described + 1).await;
+    cancel(&p).await;
+    let err = task.await.expect("task").unwrap_err();
+    let detail = init_failed(&err);
+    assert_eq!(detail.id, image_id, "{}", err.message());
+    let kept = values::from_struct(detail.properties.as_ref());
+    assert!(values::is_secret(&kept["description"]), "{kept:?}");
+    assert!(values::is_secret(&kept["status"]), "{kept:?}");
+    assert!(!values::is_secret(&kept["imageName"]), "{kept:?}");
+}
