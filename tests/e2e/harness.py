@@ -116,7 +116,25 @@ class Emulator:
 
     def stop(self):
         self.proc.terminate()
-        self.proc.wait(timeout=10)
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(timeout=10)
+
+    def wait_until(self, what, predicate, timeout=120, running=None):
+        """Looks at the emulator (`predicate()`, which reads its state) until it holds, for at most `timeout`
+        seconds; with `running` (a Background), gives up as soon as that command has ended. `what` names the
+        awaited condition in the failure."""
+        deadline = time.monotonic() + timeout
+        while not predicate():
+            if running is not None and running.proc.poll() is not None:
+                done = running.wait()
+                raise AssertionError(f"the command ended (exit {done.returncode}) before {what}:\n"
+                                     f"{done.stdout}\n{done.stderr}")
+            if time.monotonic() >= deadline:
+                raise AssertionError(f"{what}: not within {timeout} s; emulator state: {self.state()}")
+            time.sleep(0.05)
 
 
 def _python_runtime(work):
@@ -156,7 +174,35 @@ def _go_runtime(work):
     return build
 
 
-RUNTIMES = {"python": _python_runtime, "typescript": _typescript_runtime, "go": _go_runtime}
+def _dotnet_runtime(work):
+    # No .NET SDK here: a C# project serves only what needs no `dotnet`, the host's code generation. With
+    # `binary` (a prebuilt program, never run here) the host asks no `dotnet` for the project's packages.
+    return lambda source: ({"name": "dotnet", "options": {"binary": "bin/program"}}, [])
+
+
+RUNTIMES = {"python": _python_runtime, "typescript": _typescript_runtime, "go": _go_runtime,
+            "dotnet": _dotnet_runtime}
+
+# The file each language's program lives in.
+MAIN_FILE = {"python": "__main__.py", "typescript": "index.ts", "go": "main.go", "dotnet": "Program.cs"}
+
+
+def program_from(language, code, base):
+    """A program directory (for `Stack.use_program`) whose main file is `code`, with the project files the
+    language's end-to-end program has (package.json and tsconfig.json; go.mod and go.sum, the SDK's
+    `replace` made absolute)."""
+    source = pathlib.Path(tempfile.mkdtemp(prefix=f"program-{language}-", dir=base))
+    (source / MAIN_FILE[language]).write_text(code)
+    if language == "typescript":
+        for name in ("package.json", "tsconfig.json"):
+            shutil.copy(PROGRAMS / "typescript" / name, source / name)
+    if language == "go":
+        mod = (PROGRAMS / "go/go.mod").read_text()
+        relative = "../../../../sdk/go"
+        assert f"=> {relative}" in mod, mod
+        (source / "go.mod").write_text(mod.replace(f"=> {relative}", f"=> {ROOT / 'sdk/go'}"))
+        shutil.copy(PROGRAMS / "go/go.sum", source / "go.sum")
+    return source
 
 
 class Runtime:
@@ -183,21 +229,13 @@ class Stack:
         source = source or PROGRAMS / runtime.language
         self.dir = pathlib.Path(tempfile.mkdtemp(prefix=f"e2e-{source.name}-", dir=base))
         self.emulator = emulator
-        project = self.dir / "project"
-        project.mkdir()
-        runtime_spec, links = runtime.project(source)
-        for src in source.iterdir():
-            if src.is_file() and src.name not in ("Pulumi.yaml", "go.mod", "go.sum"):
-                shutil.copy(src, project / src.name)
-        for src in links:
-            (project / src.name).symlink_to(src)
-        (project / "Pulumi.yaml").write_text(json.dumps({
-            "name": source.name,
-            "runtime": runtime_spec,
-            "plugins": {"providers": [{"name": "alicloud", "path": str(TARGET)}]},
-        }))
+        self.runtime = runtime
+        # The project's name is the first program's: the stack belongs to the project of that name.
+        self.name = source.name
+        self.project = self.dir / "project"
+        self.project.mkdir()
+        self.use_program(source)
         (self.dir / "state").mkdir()
-        self.project = project
         self.env = dict(
             os.environ,
             PATH=f"{TOOLS_BIN}:{os.environ['PATH']}",
@@ -222,6 +260,26 @@ class Stack:
             self.pulumi("config", "set", "--secret", "alicloud:secretKey", SECRET_KEY)
         for service in ("ecs", "ecd"):
             self.pulumi("config", "set", "--path", f"alicloud:endpoints.{service}", emulator.url)
+
+    def use_program(self, source):
+        """Makes the program in directory `source` the project's, in place of the one it had; the stack, its
+        config and its state stay. For Go, `source` holds a `go.mod` (its `replace` of the SDK relative to
+        `source`)."""
+        runtime_spec, links = self.runtime.project(source)
+        for old in self.project.iterdir():
+            # The stack's config, Pulumi.<stack>.yaml, stays.
+            if (old.is_symlink() or old.is_file()) and not old.name.startswith("Pulumi."):
+                old.unlink()
+        for src in source.iterdir():
+            if src.is_file() and src.name not in ("Pulumi.yaml", "go.mod", "go.sum"):
+                shutil.copy(src, self.project / src.name)
+        for src in links:
+            (self.project / src.name).symlink_to(src)
+        (self.project / "Pulumi.yaml").write_text(json.dumps({
+            "name": self.name,
+            "runtime": runtime_spec,
+            "plugins": {"providers": [{"name": "alicloud", "path": str(TARGET)}]},
+        }))
 
     def pulumi(self, *args, check=True, timeout=600):
         return run([TOOLS_BIN / "pulumi", *args], cwd=self.project, env=self.env, check=check, timeout=timeout)
@@ -349,6 +407,12 @@ class Background:
         with open(self.out_path, "w") as out, open(self.err_path, "w") as err:
             self.proc = subprocess.Popen([str(c) for c in cmd], cwd=cwd, env=env, stdout=out, stderr=err,
                                          stdin=subprocess.DEVNULL, start_new_session=True)
+
+    def interrupt(self):
+        """One SIGINT to the `pulumi` process, as one Ctrl-C at a terminal: the CLI cancels the operation
+        (the engine sends Cancel to the providers and waits for the steps in flight); a second would make it
+        terminate at once."""
+        os.kill(self.proc.pid, signal.SIGINT)
 
     def descendants(self):
         tree, found, todo = _children(), [], [self.proc.pid]

@@ -2,6 +2,8 @@
 package main
 
 import (
+	"strings"
+
 	"github.com/alicloud-rs/pulumi-alicloud-rs/sdk/go/alicloud"
 	"github.com/alicloud-rs/pulumi-alicloud-rs/sdk/go/alicloud/ecd"
 	"github.com/alicloud-rs/pulumi-alicloud-rs/sdk/go/alicloud/ecs"
@@ -47,6 +49,24 @@ func main() {
 			}
 			ctx.Export("shareId", share.ID())
 		}
+		// `manyShareAccountIds` (comma-separated): one more share of `shareImageId` per account, `share-<account>`.
+		many := 0
+		for _, account := range strings.Split(cfg.Get("manyShareAccountIds"), ",") {
+			if account = strings.TrimSpace(account); account == "" {
+				continue
+			}
+			_, err := ecs.NewImageSharePermission(ctx, "share-"+account, &ecs.ImageSharePermissionArgs{
+				ImageId:   pulumi.String(cfg.Require("shareImageId")),
+				AccountId: pulumi.String(account),
+			}, providerOpts...)
+			if err != nil {
+				return err
+			}
+			many++
+		}
+		if many > 0 {
+			ctx.Export("manyShares", pulumi.Int(many))
+		}
 		if cfg.Get("imageDesktopId") != "" {
 			args := &ecd.ImageArgs{DesktopId: pulumi.String(cfg.Require("imageDesktopId"))}
 			if name := cfg.Get("imageName"); name != "" {
@@ -66,6 +86,13 @@ func main() {
 			ctx.Export("imageId", image.ID())
 			ctx.Export("imageName", image.ImageName)
 			ctx.Export("imageStatus", image.Status)
+		}
+		// `newImageName`: one more image, `new-image`, with that name and no desktopId (which only an
+		// imported image may lack): Check must refuse it.
+		if name := cfg.Get("newImageName"); name != "" {
+			if _, err := ecd.NewImage(ctx, "new-image", &ecd.ImageArgs{ImageName: pulumi.String(name)}, providerOpts...); err != nil {
+				return err
+			}
 		}
 		if id := cfg.Get("lookupId"); id != "" {
 			found, err := ecs.GetImageSharePermission(ctx, "found", pulumi.ID(id), nil)

@@ -64,6 +64,11 @@ if config.get("imageDesktopId"):
     pulumi.export("imageName", image.image_name)
     pulumi.export("imageStatus", image.status)
 
+# `newImageName`: one more image, `new-image`, with that name and no desktopId (which only an imported
+# image may lack): Check must refuse it.
+if config.get("newImageName"):
+    ecd.Image("new-image", image_name=config.get("newImageName"), opts=pulumi.ResourceOptions(provider=provider))
+
 if config.get("lookupId"):
     found = ecs.ImageSharePermission.get("found", config.require("lookupId"))
     pulumi.export("foundImageId", found.image_id)

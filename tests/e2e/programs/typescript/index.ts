@@ -61,6 +61,14 @@ if (config.get("imageDesktopId")) {
     imageStatus = image.status;
 }
 
+// `newImageName`: one more image, `new-image`, with that name and no desktopId (which only an imported
+// image may lack): Check must refuse it. (The cast keeps this compiling where the SDK requires desktopId.)
+const newImageName = config.get("newImageName");
+if (newImageName) {
+    new alicloud.ecd.Image("new-image", { imageName: newImageName } as Partial<alicloud.ecd.ImageArgs> as alicloud.ecd.ImageArgs,
+        { provider });
+}
+
 export let foundImageId: pulumi.Output<string> | undefined;
 export let foundAccountId: pulumi.Output<string> | undefined;
 const lookupId = config.get("lookupId");
