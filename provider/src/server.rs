@@ -229,6 +229,19 @@ impl Provider {
             .await
     }
 
+    /// Runs one operation against the cloud: with a context whose deadline is `timeout` away and which Cancel
+    /// also ends, its failure mapped to a status that keeps `secrets`.
+    async fn run<T>(
+        &self,
+        urn: &str,
+        timeout: Duration,
+        secrets: &Secrets<'_>,
+        op: impl AsyncFnOnce(&Ctx<'_>) -> Result<T, ResourceError>,
+    ) -> Result<T, Status> {
+        let operation = self.operation(urn, timeout)?;
+        op(&operation.ctx()).await.map_err(|e| secrets.status(e))
+    }
+
     fn client(&self) -> Result<(Client, EcsShares), Status> {
         self.client
             .read()
@@ -486,11 +499,12 @@ impl ResourceProvider for Provider {
                 });
             }
             let secrets = Secrets::of(&inputs);
-            let op = self.operation(&req.urn, timeout(req.timeout, resource.timeouts().create))?;
-            let created = resource
-                .create(&op.ctx(), &inputs)
-                .await
-                .map_err(|e| secrets.status(e))?;
+            let timeout = timeout(req.timeout, resource.timeouts().create);
+            let created = self
+                .run(&req.urn, timeout, &secrets, async |ctx| {
+                    resource.create(ctx, &inputs).await
+                })
+                .await?;
             Ok(CreateResponse {
                 id: created.id,
                 properties: Some(values::to_struct(&secrets.mark(created.outputs))),
@@ -506,11 +520,11 @@ impl ResourceProvider for Provider {
             let state = values::from_struct(req.properties.as_ref());
             let old_inputs = values::from_struct(req.inputs.as_ref());
             let secrets = Secrets::of(&state).and(values::secret_keys(&old_inputs));
-            let op = self.operation(&req.urn, resource.timeouts().read)?;
-            let lookup = resource
-                .read(&op.ctx(), &req.id, &state)
-                .await
-                .map_err(|e| secrets.status(e))?;
+            let lookup = self
+                .run(&req.urn, resource.timeouts().read, &secrets, async |ctx| {
+                    resource.read(ctx, &req.id, &state).await
+                })
+                .await?;
             let found = match lookup {
                 Lookup::Found(found) => found,
                 // With no prior state (`pulumi import`, `.get`) there is nothing to drop: say what is missing
@@ -582,11 +596,12 @@ impl ResourceProvider for Provider {
                     .into_iter()
                     .filter(|k| !inputs.contains(k) || unset(k)),
             );
-            let op = self.operation(&req.urn, timeout(req.timeout, resource.timeouts().update))?;
-            let outputs = resource
-                .update(&op.ctx(), &req.id, &olds, &news)
-                .await
-                .map_err(|e| secrets.status(e))?;
+            let timeout = timeout(req.timeout, resource.timeouts().update);
+            let outputs = self
+                .run(&req.urn, timeout, &secrets, async |ctx| {
+                    resource.update(ctx, &req.id, &olds, &news).await
+                })
+                .await?;
             Ok(UpdateResponse {
                 properties: Some(values::to_struct(&secrets.mark(outputs))),
                 refresh_before_update: false,
@@ -599,11 +614,11 @@ impl ResourceProvider for Provider {
         let req = request.get_ref();
         self.resource_rpc("Delete", &req.urn, async |resource| {
             let state = values::from_struct(req.properties.as_ref());
-            let op = self.operation(&req.urn, timeout(req.timeout, resource.timeouts().delete))?;
-            resource
-                .delete(&op.ctx(), &req.id, &state)
-                .await
-                .map_err(|e| Secrets::of(&state).status(e))
+            let timeout = timeout(req.timeout, resource.timeouts().delete);
+            self.run(&req.urn, timeout, &Secrets::of(&state), async |ctx| {
+                resource.delete(ctx, &req.id, &state).await
+            })
+            .await
         })
         .await
     }
@@ -630,11 +645,11 @@ impl ResourceProvider for Provider {
                 }));
             }
             let secrets = Secrets::of(&args);
-            let op = self.operation("", INVOKE_TIMEOUT)?;
-            let result = function
-                .invoke(&op.ctx(), &args)
-                .await
-                .map_err(|e| secrets.status(e))?;
+            let result = self
+                .run("", INVOKE_TIMEOUT, &secrets, async |ctx| {
+                    function.invoke(ctx, &args).await
+                })
+                .await?;
             Ok(Response::new(InvokeResponse {
                 r#return: Some(values::to_struct(&secrets.mark(result))),
                 failures: Vec::new(),
