@@ -196,6 +196,27 @@ mod tests {
     }
 
     #[test]
+    fn resource_rules_name_schema_inputs() {
+        for resource in resources::registry(crate::schema::Schema::embedded()) {
+            let spec = resource.spec();
+            let rules = resource.diff_rules();
+            let auto = resource.auto_name();
+            let named = rules
+                .unobservable
+                .iter()
+                .chain(rules.keep_when_unset)
+                .chain(auto.iter().flat_map(|a| [&a.property, &a.keyed_by]));
+            for name in named {
+                assert!(
+                    spec.inputs.iter().any(|i| i == name),
+                    "{}: {name} is not an input in schema.json",
+                    spec.token
+                );
+            }
+        }
+    }
+
+    #[test]
     fn the_probe_sees_names_and_optional_fields() {
         #[derive(Deserialize)]
         #[serde(rename_all = "camelCase")]
