@@ -26,6 +26,7 @@ help:
 	@echo "make gen-sdk  regenerate sdk/ from schema.json"
 	@echo "make lint     cargo fmt --check and clippy -D warnings"
 	@echo "make bench    measure, print the benchmark table and write it into README.md"
+	@echo "make readme-tables  copy the last complete fault matrix (target/e2e) into README.md"
 	@echo "make dist     build the release artefacts into dist/ (plugin archive, npm, wheel/sdist, Go module zip, SHA256SUMS)"
 	@echo "make check-version  every version in the sources (and dist/) equals Cargo.toml's workspace version"
 
@@ -101,6 +102,12 @@ test-install: tools dist
 .PHONY: test-e2e
 test-e2e: tools
 	tests/e2e/run.sh -q
+
+# Copies the fault matrix of the last complete end-to-end run (kept under target/) into the tracked
+# tests/e2e/fault-matrix.md and README.md; tests never write tracked files.
+.PHONY: readme-tables
+readme-tables:
+	python3 tests/e2e/matrix.py
 
 .PHONY: demo
 demo: tools

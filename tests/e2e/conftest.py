@@ -46,9 +46,8 @@ def pytest_terminal_summary(terminalreporter):
     terminalreporter.section("fault matrix")
     terminalreporter.write_line(table)
     if matrix.complete():
-        matrix.PATH.write_text(matrix.document(table))
-        terminalreporter.write_line(f"written to {matrix.PATH.name}")
-        if matrix.update_readme(table):
-            terminalreporter.write_line("and to README.md")
+        matrix.save(table)
+        terminalreporter.write_line(f"written to {matrix.GENERATED.relative_to(matrix.ROOT)} "
+                                    "(`make readme-tables` copies it into fault-matrix.md and README.md)")
     else:
-        terminalreporter.write_line(f"(partial run: {matrix.PATH.name} not rewritten)")
+        terminalreporter.write_line("(partial run: the matrix is not saved)")
