@@ -387,6 +387,14 @@ mod tests {
             );
         }
 
+        /// A client signing with plain keys, its ECS endpoint `server`.
+        fn plain_client(server: &Server) -> Client {
+            Client::new(
+                resolve_client_config(&plain_inputs(server), &MapEnvironment::default()).unwrap(),
+            )
+            .unwrap()
+        }
+
         /// Cancels `ctx` once `server` has received its first request.
         fn cancel_when_sent(server: &Server, ctx: &CallContext) -> tokio::task::JoinHandle<()> {
             let (cancel, requests) = (ctx.cancel.clone(), server.requests.clone());
@@ -405,10 +413,7 @@ mod tests {
                     .after(Duration::from_millis(800))
             })
             .await;
-            let client = Client::new(
-                resolve_client_config(&plain_inputs(&server), &MapEnvironment::default()).unwrap(),
-            )
-            .unwrap();
+            let client = plain_client(&server);
             let ctx = ctx(60);
             let canceller = cancel_when_sent(&server, &ctx);
             let body = client
@@ -426,10 +431,7 @@ mod tests {
                 Reply::json(200, r#"{"RequestId":"R"}"#).after(IN_FLIGHT_GRACE * 3)
             })
             .await;
-            let client = Client::new(
-                resolve_client_config(&plain_inputs(&server), &MapEnvironment::default()).unwrap(),
-            )
-            .unwrap();
+            let client = plain_client(&server);
             let ctx = ctx(120);
             let canceller = cancel_when_sent(&server, &ctx);
             let err = client
@@ -451,10 +453,7 @@ mod tests {
                 )
             })
             .await;
-            let client = Client::new(
-                resolve_client_config(&plain_inputs(&server), &MapEnvironment::default()).unwrap(),
-            )
-            .unwrap();
+            let client = plain_client(&server);
             let ctx = ctx(120);
             let canceller = cancel_when_sent(&server, &ctx);
             // Safe, so the 503 would be retried after a backoff; the cancel ends the wait.
