@@ -8,6 +8,9 @@ CACHE_DIR ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/pulumi-alicloud-rs
 TOOLS_BIN := $(CACHE_DIR)/tools/$(PULUMI_VERSION)/bin
 PULUMI := $(TOOLS_BIN)/pulumi
 LANGUAGES := nodejs python go dotnet
+# End-to-end test files run in this many pytest-xdist workers, each with its own emulator and runtimes; most of
+# a test's time is spent waiting on the engine and the emulator, so two workers fit two cores.
+E2E_WORKERS ?= 2
 
 # Go modules are pinned by the committed go.sum files; the checksum database has no entries for the
 # Pulumi modules, so it is not asked about them.
@@ -101,7 +104,7 @@ test-install: tools dist
 
 .PHONY: test-e2e
 test-e2e: tools
-	tests/e2e/run.sh -q
+	tests/e2e/run.sh -q -n $(E2E_WORKERS) --dist loadfile
 
 # Copies the fault matrix of the last complete end-to-end run (kept under target/) into the tracked
 # tests/e2e/fault-matrix.md and README.md; tests never write tracked files.

@@ -38,6 +38,21 @@ def stack(runtime, emulator, seed, tmp_path):
     assert emulator.state() == seed, "the emulator holds resources the stack did not clean up"
 
 
+def pytest_sessionfinish(session):
+    """A pytest-xdist worker hands its fault-matrix results to the controller, which prints the table."""
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None and matrix.RESULTS:
+        workeroutput["fault_matrix"] = matrix.dump()
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error):
+    """On the controller: collects what a worker's `pytest_sessionfinish` handed over."""
+    results = getattr(node, "workeroutput", {}).get("fault_matrix")
+    if results:
+        matrix.load(results)
+
+
 def pytest_terminal_summary(terminalreporter):
     """The fault matrix, when its tests ran: printed, and written to fault-matrix.md once complete."""
     if not matrix.RESULTS:

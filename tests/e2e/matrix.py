@@ -2,6 +2,7 @@
 the pytest output and, when every fault kind ran, written under target/ so that a test run leaves the work
 tree as it was). `make readme-tables` (running this file) copies the last complete table into
 fault-matrix.md and README.md."""
+import json
 import pathlib
 import sys
 
@@ -106,6 +107,19 @@ def applies(kind, op, resource):
 
 # kind -> (op, resource) -> {"outcome": "ok" | "error" | "skipped", "consistent": bool, "detail": str}
 RESULTS = {}
+
+
+def dump():
+    """RESULTS as JSON, for a pytest-xdist worker to hand to the controller that prints the table."""
+    return json.dumps({kind: [[*cell, result] for cell, result in row.items()] for kind, row in RESULTS.items()})
+
+
+def load(text):
+    """Merges what `dump` gave into RESULTS."""
+    for kind, cells in json.loads(text).items():
+        row = RESULTS.setdefault(kind, {})
+        for op, resource, result in cells:
+            row[(op, resource)] = result
 
 
 def complete():
