@@ -11,9 +11,18 @@ def emulator():
     emu.stop()
 
 
+# Prepared runtimes by language. pytest sets a parametrized session fixture up again whenever the parameter
+# changes from one test to the next (which it does at every file under pytest-xdist's --dist loadfile), so
+# each language is prepared once per process and kept here.
+_RUNTIMES = {}
+
+
 @pytest.fixture(scope="session", params=["typescript", "python", "go"])
 def runtime(request, tmp_path_factory):
-    return Runtime(request.param, tmp_path_factory.mktemp(f"runtime-{request.param}"))
+    language = request.param
+    if language not in _RUNTIMES:
+        _RUNTIMES[language] = Runtime(language, tmp_path_factory.mktemp(f"runtime-{language}"))
+    return _RUNTIMES[language]
 
 
 @pytest.fixture
