@@ -500,7 +500,11 @@ impl ResourceProvider for Provider {
         self.resource_rpc("Create", &req.urn, async |resource| {
             let inputs = values::from_struct(req.properties.as_ref());
             if req.preview {
-                // What `up` would refuse fails the preview, found with read-only calls.
+                // What `up` would refuse fails the preview, found with read-only calls. The engine sends this
+                // Create only for resources it would create, only once the provider's config is known, and
+                // shows an error as "Preview failed: …" on the resource (pulumi v3.184 `sdk/go/common/resource/
+                // plugin/provider_plugin.go` Create, `pkg/engine/update.go` OnResourceStepPost). Check, which
+                // runs in `up` as well and for unchanged resources too, has no preview flag: no call there.
                 self.run(
                     &req.urn,
                     resource.timeouts().read,
