@@ -1,7 +1,8 @@
 //! What a preview learns about the cloud and about its own plan, kept for the provider process.
 //!
-//! The engine starts one provider process per `pulumi preview` (and per `pulumi up`), and during a preview
-//! calls Create with `preview: true` for each resource it would create (when Configure answered
+//! The engine starts the provider anew for each run of a deployment (`pulumi up` previews and updates in two
+//! runs; pulumi v3.184 `pkg/engine/update.go`: each run's deployment closes its plugin context), and during
+//! a preview calls Create with `preview: true` for each resource it would create (when Configure answered
 //! `supportsPreview`). Those calls check, with read-only Alibaba calls only, what `up` would refuse. Each
 //! read is made at most once per process: concurrent and later asks for the same image, desktop or name
 //! share its answer (failures included, so a failing read is not repeated either). Beside the cache, the

@@ -409,3 +409,23 @@ async fn up_still_checks_what_changed_after_the_preview() {
         err.message()
     );
 }
+
+#[tokio::test]
+async fn a_secret_value_stays_out_of_a_preview_failure() {
+    let emu = Emulator::start().await;
+    let existing = share_out_of_band(&emu, IMAGE_1, 1).await;
+    let mut p = Provider::configured(&emu).await;
+    let err = preview(
+        &mut p,
+        SHARE,
+        "secret",
+        json!({"imageId": IMAGE_1, "accountId": values::secret(json!(existing[0]))}),
+    )
+    .await
+    .expect_err("the account has a share already");
+    assert!(!err.contains(&existing[0]), "the secret leaked: {err}");
+    assert!(
+        err.contains("already shared with account [secret]"),
+        "{err}"
+    );
+}
