@@ -535,8 +535,9 @@ impl TypedResource for EcdImage {
         if let Err(other) = preview.claim_image_name(name, ctx.urn) {
             return Err(ResourceError::Failed(format!(
                 "{token} {resource:?}: imageName {name:?} is also the name of {token} {:?} in this program; \
-                 an ECD image name can be used once per region, so `pulumi up` would refuse the second \
-                 image. Give one of them another imageName",
+                 the name is how this provider tells its images apart (CreateImage takes no client token), \
+                 so `pulumi up` would refuse the second image, or make two it cannot tell apart. Give one of \
+                 them another imageName",
                 logical_name(&other)
             )));
         }
@@ -738,6 +739,16 @@ mod tests {
             progress: None,
             creation_time: created,
         }
+    }
+
+    #[test]
+    fn a_name_is_free_resumed_only_when_it_is_the_resources_own_and_lone_or_taken() {
+        let one = [image(None)];
+        let two = [image(None), image(None)];
+        assert!(matches!(name_use(&[], false), NameUse::Free));
+        assert!(matches!(name_use(&one, true), NameUse::Resume(_)));
+        assert!(matches!(name_use(&one, false), NameUse::Taken([_])));
+        assert!(matches!(name_use(&two, true), NameUse::Taken([_, _])));
     }
 
     #[test]
