@@ -1,4 +1,5 @@
-//! Elastic Cloud Desktop images: CreateImage, DescribeImages, ModifyImageAttribute, DeleteImages.
+//! Elastic Cloud Desktop images (CreateImage, DescribeImages, ModifyImageAttribute, DeleteImages) and the
+//! desktops they are made from (DescribeDesktops).
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 use serde_json::Value;
@@ -81,6 +82,28 @@ pub struct EcdImageFilter {
     pub status: Option<String>,
     /// `ImageType`, e.g. `CUSTOM`.
     pub image_type: Option<String>,
+}
+
+/// One ECD desktop as DescribeDesktops reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EcdDesktop {
+    /// `DesktopId`.
+    pub desktop_id: String,
+    /// `DesktopName`.
+    pub name: Option<String>,
+    /// `DesktopStatus`, e.g. `Running` or `Stopped`.
+    pub status: Option<String>,
+}
+
+impl EcdDesktop {
+    fn from_json(v: &Value) -> Option<EcdDesktop> {
+        let text = |k: &str| v[k].as_str().map(str::to_string);
+        Some(EcdDesktop {
+            desktop_id: text("DesktopId")?,
+            name: text("DesktopName").filter(|n| !n.is_empty()),
+            status: text("DesktopStatus"),
+        })
+    }
 }
 
 /// The largest DescribeImages page.
@@ -188,6 +211,46 @@ impl Client {
             }
         }
         Ok(found)
+    }
+
+    /// One desktop of the caller in the client's region, by id; `None` when there is none. DescribeDesktops
+    /// leaves ids that match nothing out of its answer (Terraform's `DescribeEcdDesktop` reads an empty
+    /// `Desktops` as "not found"), so every error is an error, never "gone".
+    ///
+    /// ```no_run
+    /// # async fn demo(client: alicloud_openapi::Client) -> Result<(), alicloud_openapi::Error> {
+    /// use std::time::Duration;
+    /// use alicloud_openapi::CallContext;
+    ///
+    /// let ctx = CallContext::detached(Duration::from_secs(60));
+    /// match client.describe_ecd_desktop(&ctx, "ecd-gx2x1dhsmucyy0001").await? {
+    ///     Some(desktop) => println!("{} is {:?}", desktop.desktop_id, desktop.status),
+    ///     None => println!("no such desktop in {}", client.region()),
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn describe_ecd_desktop(
+        &self,
+        ctx: &CallContext,
+        desktop_id: &str,
+    ) -> Result<Option<EcdDesktop>, Error> {
+        let mut params = self.region_param();
+        params.extend(flatten("DesktopId", &[desktop_id.to_string()]));
+        let body = self
+            .call(
+                Service::Ecd,
+                "DescribeDesktops",
+                &params,
+                Idempotency::Safe,
+                ctx,
+            )
+            .await?;
+        let desktops = body["Desktops"].as_array().cloned().unwrap_or_default();
+        Ok(desktops
+            .iter()
+            .filter_map(EcdDesktop::from_json)
+            .find(|d| d.desktop_id == desktop_id))
     }
 
     /// Renames an image or changes its description (`Name`, `Description`).

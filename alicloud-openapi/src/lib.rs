@@ -64,7 +64,7 @@ mod ecs;
 pub use client::Client;
 pub use context::CallContext;
 pub use credentials::{Clock, Credentials, ProvideCredentials};
-pub use ecd::{EcdImage, EcdImageFilter};
+pub use ecd::{EcdDesktop, EcdImage, EcdImageFilter};
 pub use ecs::{EcsShares, IMAGE_NOT_FOUND, ShareAdded};
 pub use endpoints::{Endpoint, Protocol, Service};
 pub use environment::{

@@ -65,6 +65,7 @@ impl Product {
                 "DescribeImages",
                 "ModifyImageAttribute",
                 "DeleteImages",
+                "DescribeDesktops",
             ],
             Product::Sts => &["AssumeRole", "AssumeRoleWithOIDC"],
         }
@@ -450,6 +451,9 @@ fn run(
         }
         "DeleteImages" => {
             ecd::delete_images(&mut inner.world, caller, params, &timing, now).map(|v| (v, true))
+        }
+        "DescribeDesktops" => {
+            ecd::describe_desktops(&mut inner.world, caller, params).map(|v| (v, false))
         }
         "AssumeRole" => {
             let now = inner.credential_now();

@@ -1,4 +1,4 @@
-//! ECD 2020-09-30: CreateImage, DescribeImages, ModifyImageAttribute, DeleteImages.
+//! ECD 2020-09-30: CreateImage, DescribeImages, ModifyImageAttribute, DeleteImages, DescribeDesktops.
 
 use serde_json::{Value, json};
 
@@ -6,7 +6,7 @@ use crate::Timing;
 use crate::auth::Caller;
 use crate::ecs::region;
 use crate::error::ApiError;
-use crate::model::{EcdImage, World, now_rfc3339};
+use crate::model::{Desktop, EcdImage, World, now_rfc3339};
 use crate::params::{NameParam, Params, check_description, check_name};
 
 fn new_image_id() -> String {
@@ -215,4 +215,88 @@ pub fn delete_images(
     }
     world.settle(now);
     Ok(json!({}))
+}
+
+/// The most `DesktopId.N` one DescribeDesktops takes: "You can specify 1 to 100 IDs" (ECD 2020-09-30 API
+/// reference, DescribeDesktops, `DesktopId`; alibabacloud-csharp-sdk `ecd-20200930/core/Models/
+/// DescribeDesktopsRequest.cs`). The code for more is assumed: no error table is published for the action.
+const DESKTOP_IDS_PER_CALL: usize = 100;
+
+/// One desktop as DescribeDesktops reports it. The field names are those of the response model
+/// (alibabacloud-csharp-sdk `ecd-20200930/core/Models/DescribeDesktopsResponseBody.cs`); the emulator models
+/// only identity, name and status, and the other values are fixed examples from that model (assumed).
+fn desktop_json(d: &Desktop) -> Value {
+    json!({
+        "DesktopId": d.desktop_id, "DesktopName": d.desktop_name, "DesktopStatus": d.desktop_status,
+        "DesktopType": "eds.general.2c4g", "OsType": "Windows", "Platform": "Windows Server 2019",
+        "ProtocolType": "ASP", "SessionType": "SINGLE_SESSION", "ChargeType": "PostPaid",
+        "ManagementFlag": "NoFlag", "OfficeSiteId": format!("{}+dir-emulator", d.region_id),
+        "EndUserIds": [],
+    })
+}
+
+/// DescribeDesktops: the caller's desktops in the region, filtered by `DesktopId.N` (1 to 100),
+/// `DesktopStatus` and `DesktopName`. Ids that match nothing are left out of the answer, never an error:
+/// Terraform's `DescribeEcdDesktop` (terraform-provider-alicloud `alicloud/service_alicloud_ecd.go`) takes an
+/// empty `Desktops` as "not found". Paged with `MaxResults` (default 10, at most 100, as documented) and
+/// `NextToken`, or with `PageNumber`/`PageSize` (both in the request and response models; their limits are
+/// not documented, 1 to 100 is assumed). `TotalCount` counts every match. An exact `DesktopName` match is
+/// assumed (the reference does not say).
+pub fn describe_desktops(
+    world: &mut World,
+    caller: &Caller,
+    params: &Params,
+) -> Result<Value, ApiError> {
+    let region = region(world, params)?.to_string();
+    let ids: Vec<String> = params
+        .list("DesktopId")?
+        .into_iter()
+        .map(|(_, v)| v)
+        .collect();
+    if ids.len() > DESKTOP_IDS_PER_CALL {
+        return Err(ApiError::invalid(
+            "DesktopId",
+            &format!("at most {DESKTOP_IDS_PER_CALL} ids can be given"),
+        ));
+    }
+    let status = params.get("DesktopStatus").filter(|s| !s.is_empty());
+    let name = params.get("DesktopName").filter(|s| !s.is_empty());
+    let matching: Vec<&Desktop> = world
+        .ecd_desktops
+        .iter()
+        .filter(|d| d.owner_id == caller.account_id && d.region_id == region)
+        .filter(|d| ids.is_empty() || ids.contains(&d.desktop_id))
+        .filter(|d| status.is_none_or(|s| s == d.desktop_status))
+        .filter(|d| name.is_none_or(|n| n == d.desktop_name))
+        .collect();
+    let by_page = params.get("NextToken").is_none_or(str::is_empty)
+        && params.get("MaxResults").is_none()
+        && (params.get("PageNumber").is_some() || params.get("PageSize").is_some());
+    let mut body = json!({"TotalCount": matching.len()});
+    let (offset, size) = if by_page {
+        let number = params.int("PageNumber", 1, 1, 1_000_000)? as usize;
+        let size = params.int("PageSize", 10, 1, 100)? as usize;
+        body["PageNumber"] = json!(number);
+        body["PageSize"] = json!(size);
+        ((number - 1) * size, size)
+    } else {
+        let size = params.int("MaxResults", 10, 1, 100)? as usize;
+        let offset = match params.get("NextToken").filter(|t| !t.is_empty()) {
+            None => 0,
+            Some(t) => t
+                .parse::<usize>()
+                .map_err(|_| ApiError::invalid("NextToken", "it is not a token this API issued"))?,
+        };
+        if offset + size < matching.len() {
+            body["NextToken"] = json!((offset + size).to_string());
+        }
+        (offset, size)
+    };
+    body["Desktops"] = matching
+        .iter()
+        .skip(offset)
+        .take(size)
+        .map(|d| desktop_json(d))
+        .collect();
+    Ok(body)
 }

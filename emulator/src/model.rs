@@ -87,6 +87,17 @@ pub struct Desktop {
     pub desktop_id: String,
     /// Owning account.
     pub owner_id: String,
+    /// `DesktopName`, as DescribeDesktops reports it; empty when the seed gives none.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub desktop_name: String,
+    /// `DesktopStatus`, e.g. `Running` or `Stopped` (ECD 2020-09-30 DescribeDesktops reference); `Running` when
+    /// the seed gives none.
+    #[serde(default = "running")]
+    pub desktop_status: String,
+}
+
+fn running() -> String {
+    "Running".into()
 }
 
 /// A custom ECD image.

@@ -19,6 +19,7 @@ use crate::config;
 use crate::diff;
 use crate::engine::{Engine, EngineProgress};
 use crate::functions::{self, Function};
+use crate::preview::Preview;
 use crate::proto::pulumirpc::{
     self, CheckFailure, CheckRequest, CheckResponse, ConfigureRequest, ConfigureResponse,
     CreateRequest, CreateResponse, DeleteRequest, DiffRequest, DiffResponse,
@@ -45,6 +46,8 @@ pub struct Provider {
     client: RwLock<Option<(Client, EcsShares)>>,
     cancel: CancellationToken,
     engine: Engine,
+    /// What previews learn about the cloud and their plan, for the life of the process.
+    preview: Preview,
 }
 
 /// `google.rpc.Status`, the envelope for typed error details.
@@ -196,6 +199,7 @@ impl Provider {
             client: RwLock::new(None),
             cancel: CancellationToken::new(),
             engine: Engine::default(),
+            preview: Preview::default(),
         }
     }
 
@@ -475,6 +479,10 @@ impl ResourceProvider for Provider {
             if let Some(cause) = resource.forced_replacement(&olds, &news) {
                 plan.force_replace(cause);
             }
+            // A preview's Create of the replacement may reuse what the old resource holds (its name).
+            if !plan.replaces().is_empty() && !req.id.is_empty() {
+                self.preview.note_replacement(&req.urn, &req.id);
+            }
             let delete_first = !plan.replaces().is_empty()
                 && resource.delete_before_replace(&req.urn, &olds, &news);
             let mut response = plan.into_response();
@@ -492,6 +500,18 @@ impl ResourceProvider for Provider {
         self.resource_rpc("Create", &req.urn, async |resource| {
             let inputs = values::from_struct(req.properties.as_ref());
             if req.preview {
+                // What `up` would refuse fails the preview, found with read-only calls. The engine sends this
+                // Create only for resources it would create, only once the provider's config is known, and
+                // shows an error as "Preview failed: …" on the resource (pulumi v3.184 `sdk/go/common/resource/
+                // plugin/provider_plugin.go` Create, `pkg/engine/update.go` OnResourceStepPost). Check, which
+                // runs in `up` as well and for unchanged resources too, has no preview flag: no call there.
+                self.run(
+                    &req.urn,
+                    resource.timeouts().read,
+                    &Secrets::of(&inputs),
+                    async |ctx| resource.check_create(ctx, &self.preview, &inputs).await,
+                )
+                .await?;
                 return Ok(CreateResponse {
                     id: String::new(),
                     properties: Some(values::to_struct(&preview_outputs(resource, &inputs))),

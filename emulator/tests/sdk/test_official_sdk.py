@@ -236,6 +236,23 @@ def test_describe_images_pages_with_next_token(emulator, signature):
     assert set(seen) == made and len(seen) == 5
 
 
+def test_describe_desktops(emulator, signature):
+    client = emulator.client("ecd", signature)
+
+    def describe_desktops(ids=None, max_results=None):
+        return client.describe_desktops(
+            ecd.DescribeDesktopsRequest(region_id=REGION, desktop_id=ids, max_results=max_results)
+        ).body
+
+    found = describe_desktops(ids=[DESKTOP])
+    assert [(d.desktop_id, d.desktop_status) for d in found.desktops] == [(DESKTOP, "Running")]
+    assert found.total_count == 1
+    assert describe_desktops(ids=["ecd-missingdesktop0001"]).desktops == []
+    first = describe_desktops(max_results=1)
+    assert (len(first.desktops), first.total_count, bool(first.next_token)) == (1, 2, True)
+    assert_signed_with(emulator, signature)
+
+
 def test_image_errors(emulator, signature):
     client = emulator.client("ecd", signature)
     assert_error(lambda: create_image(client, desktop="ecd-missingdesktop01"), 404, "InvalidDesktopId.NotFound")

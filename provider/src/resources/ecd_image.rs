@@ -15,6 +15,7 @@ use crate::alicloud::{self, CallContext, EcdImage as ApiImage};
 use crate::autoname::{self, AutoName};
 use crate::check::{self, Failure};
 use crate::diff;
+use crate::preview::Preview;
 use crate::schema::ResourceSpec;
 use crate::values;
 
@@ -239,19 +240,15 @@ impl EcdImage {
             return Self::create_once(ctx, desktop_id, None, description).await;
         };
         let existing = ctx.client.find_ecd_images_by_name(&ctx.call, name).await?;
-        let ours = self.auto_name().is_some_and(|auto| {
-            name == autoname::reproducible(auto, ctx.logical_name(), ctx.urn, desktop_id)
-        });
-        match existing.as_slice() {
-            [] => Self::create_once(ctx, desktop_id, Some(name), description).await,
-            // The name is derived from this stack, resource and desktop: an image that carries it and is not in
-            // the state was made by an attempt of this resource whose answer never reached the state.
-            [image] if ours && image.status == CREATE_FAILED => {
+        let ours = self.is_own_autoname(ctx, name, desktop_id);
+        match name_use(&existing, ours) {
+            NameUse::Free => Self::create_once(ctx, desktop_id, Some(name), description).await,
+            NameUse::Resume(image) if image.status == CREATE_FAILED => {
                 tracing::info!(image_id = %image.image_id, "removing the failed image of an earlier attempt");
                 Self::delete_and_wait(ctx, &image.image_id).await?;
                 Self::create_once(ctx, desktop_id, Some(name), description).await
             }
-            [image] if ours => {
+            NameUse::Resume(image) => {
                 tracing::info!(image_id = %image.image_id, status = %image.status, "resuming the image of an interrupted create");
                 ctx.progress.report(format!(
                     "found image {} ({name}) made by an interrupted create of this resource; resuming it",
@@ -259,7 +256,7 @@ impl EcdImage {
                 ));
                 Ok(image.image_id.clone())
             }
-            images => {
+            NameUse::Taken(images) => {
                 let ids: Vec<&str> = images.iter().map(|i| i.image_id.as_str()).collect();
                 let advice = match ids.as_slice() {
                     [id] => format!(
@@ -277,6 +274,13 @@ impl EcdImage {
                 )))
             }
         }
+    }
+
+    /// Whether `name` is the name this resource gives itself from `desktop_id` (see `autoname::reproducible`).
+    fn is_own_autoname(&self, ctx: &Ctx<'_>, name: &str, desktop_id: &str) -> bool {
+        self.auto_name().is_some_and(|auto| {
+            name == autoname::reproducible(auto, ctx.logical_name(), ctx.urn, desktop_id)
+        })
     }
 
     /// One CreateImage; when the answer is lost after the request may have been applied, finds the image that
@@ -386,6 +390,26 @@ impl EcdImage {
     }
 }
 
+/// What a create does with the images that already carry its name.
+enum NameUse<'a> {
+    /// None does: make the image.
+    Free,
+    /// One does, and its name is the one this resource derives from its stack, URN and desktop: an attempt
+    /// of this resource made it and its answer never reached the state. Resume it (or replace it if it failed).
+    Resume(&'a ApiImage),
+    /// Images this resource cannot tell it made: refuse, never take them over.
+    Taken(&'a [ApiImage]),
+}
+
+/// The rule of [`NameUse`]: `ours` says whether the name is this resource's own autoname.
+fn name_use(existing: &[ApiImage], ours: bool) -> NameUse<'_> {
+    match existing {
+        [] => NameUse::Free,
+        [image] if ours => NameUse::Resume(image),
+        images => NameUse::Taken(images),
+    }
+}
+
 /// Whether the service says `image` was made no earlier than `sent_at` (allowing [`CLOCK_TOLERANCE`]). An
 /// image whose creation time is not reported cannot be told apart, so it is not taken.
 fn made_since(image: &ApiImage, sent_at: chrono::DateTime<chrono::Utc>) -> bool {
@@ -484,6 +508,68 @@ impl TypedResource for EcdImage {
             failures.extend(check::description(DESCRIPTION, v, 2, 256));
         }
         failures
+    }
+
+    async fn check_create(
+        &self,
+        ctx: &Ctx<'_>,
+        preview: &Preview,
+        news: &EcdImageView,
+    ) -> Result<(), ResourceError> {
+        let (token, resource, region) = (Self::TOKEN, ctx.logical_name(), ctx.client.region());
+        let desktop_id = news.desktop_id.as_deref();
+        if let Some(desktop) = desktop_id
+            && !preview
+                .desktop_exists(ctx.client, &ctx.call, desktop)
+                .await?
+        {
+            return Err(ResourceError::Failed(format!(
+                "{token} {resource:?}: desktopId {desktop} is not a desktop of this account in region \
+                 {region} (`pulumi up` would fail with InvalidDesktopId.NotFound). Check desktopId, or give \
+                 the resource a provider configured for the desktop's region"
+            )));
+        }
+        let Some(name) = news.image_name.as_deref() else {
+            return Ok(());
+        };
+        if let Err(other) = preview.claim_image_name(name, ctx.urn) {
+            return Err(ResourceError::Failed(format!(
+                "{token} {resource:?}: imageName {name:?} is also the name of {token} {:?} in this program; \
+                 the name is how this provider tells its images apart (CreateImage takes no client token), \
+                 so `pulumi up` would refuse the second image, or make two it cannot tell apart. Give one of \
+                 them another imageName",
+                logical_name(&other)
+            )));
+        }
+        let existing = preview.images_named(ctx.client, &ctx.call, name).await?;
+        // A replacement that keeps the name deletes the old image first.
+        let replaced = preview.replaced(ctx.urn);
+        let others: Vec<ApiImage> = existing
+            .iter()
+            .filter(|i| Some(&i.image_id) != replaced.as_ref())
+            .cloned()
+            .collect();
+        let ours = match desktop_id {
+            Some(desktop) => self.is_own_autoname(ctx, name, desktop),
+            // Without a known desktop, whether a lone image of this name is this resource's own (an
+            // interrupted create to resume) cannot be told.
+            None if others.len() == 1 => return Ok(()),
+            None => false,
+        };
+        if let NameUse::Taken(images) = name_use(&others, ours) {
+            let ids: Vec<&str> = images.iter().map(|i| i.image_id.as_str()).collect();
+            let import = match ids.as_slice() {
+                [id] => format!("import it (`pulumi import {token} {resource} {id}`)"),
+                _ => "import one of them with `pulumi import`".to_string(),
+            };
+            return Err(ResourceError::Failed(format!(
+                "{token} {resource:?}: imageName {name:?} is already used by ECD image {} in region \
+                 {region}, which this stack did not make; `pulumi up` would refuse to take it over. Choose \
+                 another imageName, or {import} to manage it here",
+                ids.join(", ")
+            )));
+        }
+        Ok(())
     }
 
     async fn create(
@@ -653,6 +739,16 @@ mod tests {
             progress: None,
             creation_time: created,
         }
+    }
+
+    #[test]
+    fn a_name_is_free_resumed_only_when_it_is_the_resources_own_and_lone_or_taken() {
+        let one = [image(None)];
+        let two = [image(None), image(None)];
+        assert!(matches!(name_use(&[], false), NameUse::Free));
+        assert!(matches!(name_use(&one, true), NameUse::Resume(_)));
+        assert!(matches!(name_use(&one, false), NameUse::Taken([_])));
+        assert!(matches!(name_use(&two, true), NameUse::Taken([_, _])));
     }
 
     #[test]

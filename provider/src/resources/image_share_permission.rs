@@ -9,14 +9,13 @@ use serde::{Deserialize, Serialize};
 use super::{Created, Ctx, Lookup, Observed, ResourceError, SETTLE_READ, Timeouts, TypedResource};
 use crate::alicloud::{self, CallContext, ShareAdded};
 use crate::check::{self, Failure};
+use crate::preview::{PlannedShares, Preview, SHARES_PER_IMAGE};
 use crate::schema::ResourceSpec;
 
 // Property names for messages; the types below carry the same names, checked against the schema.
 const IMAGE_ID: &str = "imageId";
 const ACCOUNT_ID: &str = "accountId";
 
-/// The most accounts one image can be shared with (ECS quota; ModifyImageSharePermission API reference).
-const SHARES_PER_IMAGE: usize = 50;
 /// The code with which ModifyImageSharePermission refuses an account past that quota (documented, 403).
 const QUOTA_EXCEEDED: &[&str] = &["QuotaExceed.ShareImageUser"];
 
@@ -78,6 +77,17 @@ impl ImageSharePermission {
             .list_image_share_accounts_now(&CallContext::detached(SETTLE_READ), image_id)
             .await?;
         Ok(accounts.map(|a| a.iter().any(|a| a == account_id)))
+    }
+
+    /// The refusal of a share that exists but is not the stack's.
+    fn already_shared(ctx: &Ctx<'_>, image_id: &str, account_id: &str) -> ResourceError {
+        ResourceError::Failed(format!(
+            "image {image_id} is already shared with account {account_id}, but not by this stack; \
+             Pulumi does not take over a share it did not make. To manage it here, import it: \
+             `pulumi import {} {} {image_id}:{account_id}`",
+            Self::TOKEN,
+            ctx.logical_name(),
+        ))
     }
 
     /// The quota refusal in words that say where the image stands and how to make room.
@@ -157,6 +167,51 @@ impl TypedResource for ImageSharePermission {
         failures
     }
 
+    async fn check_create(
+        &self,
+        ctx: &Ctx<'_>,
+        preview: &Preview,
+        news: &ShareView,
+    ) -> Result<(), ResourceError> {
+        // Every check is about the image: while it is unknown, there is nothing to ask.
+        let Some(image_id) = news.image_id.as_deref() else {
+            return Ok(());
+        };
+        let account_id = news.account_id.as_deref();
+        let (token, name, region) = (Self::TOKEN, ctx.logical_name(), ctx.client.region());
+        let Some(existing) = preview.shares_of(ctx.client, &ctx.call, image_id).await? else {
+            return Err(ResourceError::Failed(format!(
+                "{token} {name:?}: imageId {image_id} is not a custom image of this account in region \
+                 {region}: no such image exists there, or it belongs to another account, and only its owner \
+                 can share an image (`pulumi up` would fail with InvalidImageId.NotFound). Check imageId, or \
+                 give the resource a provider configured for the image's region"
+            )));
+        };
+        if let Some(account) = account_id.filter(|a| existing.iter().any(|e| e == a)) {
+            return Err(Self::already_shared(ctx, image_id, account));
+        }
+        let count =
+            preview.plan_shares(image_id, ctx.urn, PlannedShares::one(account_id), &existing);
+        if count.exceeds_quota() {
+            preview.withdraw_shares(image_id, ctx.urn);
+            let account = account_id.map_or_else(
+                || "an account not known until `pulumi up`".to_string(),
+                |a| format!("account {a}"),
+            );
+            return Err(ResourceError::Failed(format!(
+                "{token} {name:?}: sharing image {image_id} with {account} would exceed Alibaba's limit of \
+                 {SHARES_PER_IMAGE} accounts per image: the image is shared with {} accounts now, and the \
+                 shares of it this preview would create add {} more ({} in all; `pulumi up` would fail \
+                 with QuotaExceed.ShareImageUser). Share the image with fewer accounts: remove shares of it \
+                 from the program, or remove existing shares of it first",
+                count.existing,
+                count.added,
+                count.total(),
+            )));
+        }
+        Ok(())
+    }
+
     async fn create(&self, ctx: &Ctx<'_>, share: &Share) -> Result<Created<Share>, ResourceError> {
         let (image_id, account_id) = (share.image_id.as_str(), share.account_id.as_str());
         let id = format!("{image_id}:{account_id}");
@@ -164,13 +219,7 @@ impl TypedResource for ImageSharePermission {
             Ok(ShareAdded::Added) => {}
             // A share made outside this stack is not ours to take: destroying the stack would revoke it.
             Ok(ShareAdded::AlreadyShared) => {
-                return Err(ResourceError::Failed(format!(
-                    "image {image_id} is already shared with account {account_id}, but not by this stack; \
-                     Pulumi does not take over a share it did not make. To manage it here, import it: \
-                     `pulumi import {} {} {id}`",
-                    Self::TOKEN,
-                    ctx.logical_name(),
-                )));
+                return Err(Self::already_shared(ctx, image_id, account_id));
             }
             // The add may have taken effect before it failed (a dropped connection, retries spent); the share
             // did not exist before it, so if it exists now, this add made it.

@@ -13,6 +13,7 @@ use serde::de::DeserializeOwned;
 use crate::alicloud::{self, CallContext, Client, EcsShares};
 use crate::check::Failure;
 use crate::diff;
+use crate::preview::Preview;
 use crate::schema::{ResourceSpec, Schema};
 use crate::values::{self, Props};
 
@@ -154,6 +155,18 @@ pub trait Resource: Send + Sync {
     /// Resource-specific checks of known input values (formats, lengths).
     fn validate(&self, news: &Props) -> Vec<Failure>;
 
+    /// Finds out, with read-only calls only and none about a value that is not known yet, whether `up` would
+    /// refuse to create the resource from `inputs` (checked inputs, some perhaps unknown): a preview's Create.
+    /// Answers of the calls are kept in `preview` for the process.
+    async fn check_create(
+        &self,
+        _ctx: &Ctx<'_>,
+        _preview: &Preview,
+        _inputs: &Props,
+    ) -> Result<(), ResourceError> {
+        Ok(())
+    }
+
     /// Creates the resource from checked inputs.
     async fn create(&self, ctx: &Ctx<'_>, inputs: &Props) -> Result<Created, ResourceError>;
 
@@ -215,6 +228,18 @@ pub trait TypedResource: Send + Sync {
 
     /// Resource-specific checks of known input values (formats, lengths).
     fn validate(&self, news: &Self::View) -> Vec<Failure>;
+
+    /// Finds out, with read-only calls only and none about a value that is not known yet (left out of
+    /// `news`), whether `up` would refuse to create the resource: a preview's Create. Answers of the calls are
+    /// kept in `preview` for the process.
+    async fn check_create(
+        &self,
+        _ctx: &Ctx<'_>,
+        _preview: &Preview,
+        _news: &Self::View,
+    ) -> Result<(), ResourceError> {
+        Ok(())
+    }
 
     /// Creates the resource from checked inputs.
     async fn create(
@@ -278,6 +303,15 @@ impl<R: TypedResource> Resource for R {
 
     fn validate(&self, news: &Props) -> Vec<Failure> {
         TypedResource::validate(self, &values::view(news))
+    }
+
+    async fn check_create(
+        &self,
+        ctx: &Ctx<'_>,
+        preview: &Preview,
+        inputs: &Props,
+    ) -> Result<(), ResourceError> {
+        TypedResource::check_create(self, ctx, preview, &values::view(inputs)).await
     }
 
     async fn create(&self, ctx: &Ctx<'_>, inputs: &Props) -> Result<Created, ResourceError> {
