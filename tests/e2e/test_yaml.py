@@ -67,7 +67,7 @@ def check_image(outputs, emulator):
 CHECKS = {"image-share-permission": check_share, "ecd-image": check_image}
 
 
-def test_every_yaml_program_has_a_case():
+def test_every_check_names_a_program():
     assert {p.stem for p in YAML_PROGRAMS} >= set(CHECKS), "a CHECKS entry names no program"
     assert len(YAML_PROGRAMS) >= 2, YAML_PROGRAMS
 
