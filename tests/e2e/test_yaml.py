@@ -191,3 +191,24 @@ def test_a_lookup_of_an_image_that_does_not_exist_fails_the_yaml_program(yaml_ru
     assert failed.returncode != 0, output(failed)
     assert f"image {missing} does not exist in region {REGION}" in output(failed), output(failed)
     assert emulator.state() == seed
+
+
+def test_an_account_id_from_stack_config_needs_json_quotes(yaml_runtime, emulator, seed, tmp_path):
+    """The YAML host (pulumi-yaml v1.25.0) reads a stack config value that parses as an integer as a number,
+    even when the program declares it `type: string`; an account ID then reaches the provider as a number.
+    The provider refuses it at preview, naming the property, and shares nothing; given in JSON quotes, the
+    value stays a string and the share is made."""
+    program = (PROGRAMS / "yaml/image-share-permission.yaml").read_text()
+    stack = Stack(yaml_runtime, emulator, tmp_path, source=source_dir(tmp_path, "account-from-config", program))
+    stack.configure(accountId=ACCOUNT_A)
+    refused = stack.preview(check=False)
+    assert refused.returncode != 0, output(refused)
+    assert "'accountId' must be a string" in output(refused), output(refused)
+    assert emulator.state() == seed
+
+    stack.configure(accountId=json.dumps(ACCOUNT_A))
+    stack.up()
+    assert stack.outputs()["shareId"] == f"{IMAGE_1}:{ACCOUNT_A}"
+    assert emulator.shared_with(IMAGE_1) == [ACCOUNT_A]
+    stack.destroy()
+    assert emulator.state() == seed
