@@ -4,8 +4,9 @@ provider for it with GetSchema) and run through the real CLI against the emulato
 Every program in programs/yaml/ goes through preview, up, a second preview, refresh and destroy, with what
 the emulator holds checked at each step; the lookups they call through `fn::invoke` are checked against the
 emulator in CHECKS. Adding a resource's YAML case is one more program file there (and, for checks of its
-own, one more entry in CHECKS). The resource options users write in YAML, and `pulumi import --out` into a
-YAML project (tests/e2e/test_import.py), are tested here too."""
+own, one more entry in CHECKS). The resource options users write in YAML, and how the YAML host passes a
+numeric-looking config value, are tested here too; `pulumi import --out` into a YAML project is in
+test_import.py."""
 import json
 import pathlib
 import textwrap
