@@ -180,11 +180,18 @@ def _dotnet_runtime(work):
     return lambda source: ({"name": "dotnet", "options": {"binary": "bin/program"}}, [])
 
 
-RUNTIMES = {"python": _python_runtime, "typescript": _typescript_runtime, "go": _go_runtime,
-            "dotnet": _dotnet_runtime}
+def _yaml_runtime(work):
+    # YAML needs no SDK: the host reads the provider's schema (GetSchema) to resolve types and functions.
+    return lambda source: ({"name": "yaml"}, [])
 
-# The file each language's program lives in.
-MAIN_FILE = {"python": "__main__.py", "typescript": "index.ts", "go": "main.go", "dotnet": "Program.cs"}
+
+RUNTIMES = {"python": _python_runtime, "typescript": _typescript_runtime, "go": _go_runtime,
+            "dotnet": _dotnet_runtime, "yaml": _yaml_runtime}
+
+# The file each language's program lives in. A YAML program may also be the project file itself (as in
+# examples/): the host reads Main.yaml first, then Pulumi.yaml.
+MAIN_FILE = {"python": "__main__.py", "typescript": "index.ts", "go": "main.go", "dotnet": "Program.cs",
+             "yaml": "Main.yaml"}
 
 
 def program_from(language, code, base):
@@ -275,6 +282,11 @@ class Stack:
                 shutil.copy(src, self.project / src.name)
         for src in links:
             (self.project / src.name).symlink_to(src)
+        if self.runtime.language == "yaml" and not (source / "Main.yaml").exists() and (source / "Pulumi.yaml").exists():
+            # The program is the source's project file itself (as in examples/); the host reads Main.yaml
+            # before Pulumi.yaml, which here names the stack's project and points at the provider. With
+            # neither, the program is empty.
+            shutil.copy(source / "Pulumi.yaml", self.project / "Main.yaml")
         (self.project / "Pulumi.yaml").write_text(json.dumps({
             "name": self.name,
             "runtime": runtime_spec,

@@ -1,5 +1,5 @@
 """`pulumi import` through the real CLI: the code `pulumi import --out` generates, used as it is, previews with
-no changes in every language that runs here (Python, TypeScript, Go; C# is generated and parsed); a program
+no changes in every language that runs here (Python, TypeScript, Go, YAML; C# is generated and parsed); a program
 that gives the imported image's real desktopId does too; a new image still needs a desktopId; and an import of
 something that does not exist says what is missing and where."""
 import json
@@ -83,6 +83,28 @@ def test_the_program_import_generates_previews_with_no_changes(stack, emulator, 
     finally:
         # `pulumi import` protects what it imports; the stack fixture destroys it.
         stack.pulumi("state", "unprotect", "--all", "--yes", check=False)
+
+
+def test_the_yaml_program_import_generates_previews_with_no_changes(emulator, seed, tmp_path):
+    """In a YAML project (an empty program) `pulumi import --out` writes YAML through the YAML host; that
+    file, as it is, is the whole program and previews with no changes."""
+    image_id = make_existing(emulator)
+    source = tmp_path / "yaml"
+    source.mkdir()
+    stack = Stack(Runtime("yaml", tmp_path / "runtime-yaml"), emulator, tmp_path, source=source)
+    try:
+        code = generate(stack, image_id)
+        assert "type: alicloud:ecd:Image" in code and "type: alicloud:ecs:ImageSharePermission" in code, code
+        assert "desktopId" not in code, code
+        stack.use_program(program_from("yaml", code, stack.dir))
+        emulator.control("POST", "calls/reset")
+        stack.preview("--expect-no-changes")
+        assert not MUTATING & set(emulator.calls()), emulator.calls()
+        assert len(stack.resources()) == 3
+    finally:
+        stack.pulumi("state", "unprotect", "--all", "--yes", check=False)
+    stack.destroy()
+    assert emulator.state() == seed
 
 
 def test_the_csharp_program_import_generates_parses(emulator, seed, tmp_path):

@@ -1,13 +1,15 @@
-"""Automatic plugin acquisition: a program whose SDK came from dist/ (npm tarball or wheel) names the
-plugin, its version and its download server (the schema's pluginDownloadURL); `pulumi up` with an empty
+"""Automatic plugin acquisition: a program whose SDK came from dist/ (npm tarball or wheel), or a YAML
+program whose resource options say so, names the plugin, its version and its download server (the
+schema's pluginDownloadURL); `pulumi up` with an empty
 PULUMI_HOME downloads the archive by itself, here from the loopback server that
 PULUMI_PLUGIN_DOWNLOAD_URL_OVERRIDES points the GitHub release URL at."""
+import json
 import shutil
 
 import pytest
 
 from harness import ACCOUNT_A, IMAGE_1
-from install import ARCHIVE, DOWNLOAD_URL, Project, archive_binary, installed_plugin
+from install import ARCHIVE, DOWNLOAD_URL, VERSION, Project, archive_binary, installed_plugin
 
 
 def override(server):
@@ -15,7 +17,7 @@ def override(server):
     return "^" + DOWNLOAD_URL.replace(".", r"\.") + "$=" + server.url
 
 
-@pytest.mark.parametrize("program", ["typescript", "python"])
+@pytest.mark.parametrize("program", ["typescript", "python", "yaml"])
 def test_up_downloads_the_plugin_by_itself(program, request, server, cloud, tmp_path):
     home = tmp_path / "pulumi-home"
     project = Project(program, tmp_path, home, cloud, acquisition=True, overrides=override(server))
@@ -24,8 +26,15 @@ def test_up_downloads_the_plugin_by_itself(program, request, server, cloud, tmp_
         modules = request.getfixturevalue("node_modules")
         shutil.copy(modules.parent / "package.json", project.project / "package.json")
         (project.project / "node_modules").symlink_to(modules)
-    else:
+    elif program == "python":
         (project.project / "venv").symlink_to(request.getfixturevalue("python_venv"))
+    else:
+        # YAML has no SDK to carry them: the program's own resource options must name this release.
+        text = (project.project / "Pulumi.yaml").read_text()
+        assert f"version: {VERSION}\n" in text and f"pluginDownloadURL: {DOWNLOAD_URL}\n" in text, text
+        # The YAML host reads a config value that looks like a number as a number, whatever its declared
+        # type: an account ID is given in JSON quotes (tests/e2e/test_yaml.py shows both).
+        project.pulumi("config", "set", "shareAccountId", json.dumps(ACCOUNT_A))
     plugin = installed_plugin(home)
     assert not plugin.exists()
 
