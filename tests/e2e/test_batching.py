@@ -75,7 +75,10 @@ def hold_each_batch(emulator, log, action, total, in_flight, running):
             if running.proc.poll() is not None:
                 return
             time.sleep(0.01)
+        # A bound against a provider that never logs, not a timing claim.
+        deadline = time.monotonic() + 120
         while log.outstanding() < min(in_flight, total - log.answered()):
+            assert time.monotonic() < deadline, f"never {in_flight} in flight: {log.text()[log.start:][-2000:]}"
             if running.proc.poll() is not None:
                 break
             time.sleep(0.01)
