@@ -73,6 +73,8 @@ pub(crate) struct Batcher<K, M, R = ()> {
     state: Arc<Mutex<State<K, M, R>>>,
     /// Bumped on every change of the state that a sender decides on.
     changed: watch::Sender<u64>,
+    /// Whether the window adapts to the callers' concurrency (else: `max`, `quiet` or `window` only).
+    adaptive: bool,
 }
 
 struct State<K, M, R> {
@@ -129,7 +131,17 @@ where
                 call_time: None,
             })),
             changed: watch::Sender::new(0),
+            adaptive: true,
         }
+    }
+
+    /// The same batcher with a window that does not adapt: a batch goes only when `max` are waiting, when
+    /// none arrived for `quiet`, or when the oldest has waited `window`. For callers whose requests arrive
+    /// paced by something other than answers (a program declaring resources one by one), where the number
+    /// outstanding says little about how many more are coming.
+    pub(crate) fn fixed_window(mut self) -> Self {
+        self.adaptive = false;
+        self
     }
 
     /// Queues `member` under `key` and waits for the outcome of the call that carries it. A request
@@ -176,6 +188,7 @@ where
                             quiet: self.quiet,
                             window: self.window,
                             max: self.max,
+                            adaptive: self.adaptive,
                         },
                         key.clone(),
                     ));
@@ -223,6 +236,7 @@ struct Sender<K, M, R> {
     quiet: Duration,
     window: Duration,
     max: usize,
+    adaptive: bool,
 }
 
 /// What a sender decided for its key's queue.
@@ -239,7 +253,8 @@ where
     /// Whether `key`'s waiting requests go now (see [`Batcher`]), and if not, until when they may wait.
     fn decide(&self, key: &K, now: Instant) -> Next {
         let mut state = lock(&self.state);
-        let (outstanding, concurrency) = (state.outstanding, state.concurrency);
+        let outstanding = state.outstanding;
+        let concurrency = state.concurrency.filter(|_| self.adaptive);
         // The last caller is further away than a call takes: sending now lets the call overlap its coming.
         let last_one_is_far = concurrency.is_some_and(|c| c >= 2 && outstanding + 1 == c)
             && matches!((state.gap, state.call_time), (Some(gap), Some(call)) if gap > call);
@@ -817,6 +832,16 @@ mod tests {
         let took = closed_loop(&batcher, 1, 5, |_| "m-1".into(), |_| Duration::ZERO).await;
         // The first request waits `quiet` for company; once the caller is known to be alone, none waits.
         assert_eq!(took, QUIET + 5 * TOOK);
+        assert_eq!(*lock(&sizes), [1; 5]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_fixed_window_waits_quiet_for_every_batch() {
+        let (call, sizes) = timed(TOOK);
+        let batcher =
+            Arc::new(Batcher::new(QUIET, Duration::from_millis(500), 50, call).fixed_window());
+        let took = closed_loop(&batcher, 1, 5, |_| "m-1".into(), |_| Duration::ZERO).await;
+        assert_eq!(took, 5 * (QUIET + TOOK));
         assert_eq!(*lock(&sizes), [1; 5]);
     }
 

@@ -148,12 +148,15 @@ impl EcsShares {
             });
         EcsShares {
             inner: Arc::new(Batches {
+                // Creates arrive as the program declares resources, not as answers free the engine's
+                // slots: the number outstanding says little about how many more are coming.
                 adds: Batcher::new(
                     SHARE_BATCH_QUIET,
                     SHARE_BATCH_WINDOW,
                     SHARES_PER_IMAGE,
                     adds,
-                ),
+                )
+                .fixed_window(),
                 removes: Batcher::new(
                     SHARE_BATCH_QUIET,
                     SHARE_BATCH_WINDOW,
