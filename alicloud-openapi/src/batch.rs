@@ -13,7 +13,7 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use tokio::sync::{Notify, oneshot};
+use tokio::sync::{oneshot, watch};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
@@ -35,29 +35,67 @@ struct Waiting<M, R> {
     reply: oneshot::Sender<Result<R, Error>>,
 }
 
-/// The requests of one key that no call carries yet, and the task that sends them.
+/// The requests of one key that no call carries yet; a task of its own sends them.
 struct Queue<M, R> {
     waiting: Vec<Waiting<M, R>>,
-    /// Tells the sender that a request arrived.
-    arrived: Arc<Notify>,
+    /// When the key's last call ended: the callers it answered may come back from then on.
+    answered: Option<Instant>,
 }
 
-/// Coalesces concurrent requests on one key into calls of at most `max` members, one call of a key at a time.
-/// A call goes out when `max` are waiting, when none has arrived for `quiet`, or when the oldest has waited
-/// `window`, whichever comes first: requests that keep arriving close together share a call, and a lone one
-/// waits only `quiet`. Requests that arrive while a call of their key is out wait for it to end and go
-/// together in the next one, so a slow endpoint gathers bigger batches instead of more calls.
+/// Coalesces concurrent requests on one key into calls of at most `max` members, one call of a key at a
+/// time, with a gathering window that adapts to how the callers behave.
+///
+/// A batch waits only for requests that are on their way. The batcher counts the requests outstanding over
+/// every key (queued or in a call) and learns how many its callers keep outstanding at once (their
+/// concurrency: an orchestrator's parallelism, say), as the number outstanding when arrivals last stopped.
+/// A key's waiting requests go out as soon as the first of these holds:
+///
+/// - `max` are waiting;
+/// - every request the callers run at once is outstanding (the learned concurrency is reached): no other
+///   can come before an answer, so waiting longer would only delay. A caller known to be alone is therefore
+///   never kept waiting, and a full round of a busy orchestrator goes the moment its last request arrives;
+/// - arrivals stopped: none for `quiet` since the newest request or the end of the key's last call (whose
+///   answered callers may come back), whichever is later; the window grows only while requests keep coming;
+/// - the oldest has waited `window`.
+///
+/// Requests that arrive while a call of their key is out wait for it to end and go together in the next
+/// one, so a slow endpoint gathers bigger batches instead of more calls. Until the concurrency is known
+/// (the first round), a request waits `quiet` for others.
+///
+/// Each state change of interest (an arrival, a cancelled request leaving its queue, a call ending) is
+/// logged at `debug` with the number outstanding, so that a test can tell when every request it started
+/// has reached the batcher.
 pub(crate) struct Batcher<K, M, R = ()> {
     quiet: Duration,
     window: Duration,
     max: usize,
     call: BatchCall<K, M, R>,
     state: Arc<Mutex<State<K, M, R>>>,
+    /// Bumped on every change of the state that a sender decides on.
+    changed: watch::Sender<u64>,
+    /// Whether the window adapts to the callers' concurrency (else: `max`, `quiet` or `window` only).
+    adaptive: bool,
 }
 
 struct State<K, M, R> {
     next_ticket: u64,
     queues: HashMap<K, Queue<M, R>>,
+    /// Requests submitted and not answered yet, waiting or in a call, over every key.
+    outstanding: usize,
+    /// How many requests the callers keep outstanding at once, once known: the number outstanding when
+    /// arrivals last stopped, raised whenever more are outstanding.
+    concurrency: Option<usize>,
+    /// When the last request arrived.
+    last_arrival: Option<Instant>,
+    /// The usual time between two requests that arrive while others are outstanding (a moving average).
+    gap: Option<Duration>,
+    /// The usual time a call takes (a moving average).
+    call_time: Option<Duration>,
+}
+
+/// A moving average that gives the newest sample a quarter of the weight.
+fn average(old: Option<Duration>, sample: Duration) -> Duration {
+    old.map_or(sample, |old| (old * 3 + sample) / 4)
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -86,8 +124,24 @@ where
             state: Arc::new(Mutex::new(State {
                 next_ticket: 0,
                 queues: HashMap::new(),
+                outstanding: 0,
+                concurrency: None,
+                last_arrival: None,
+                gap: None,
+                call_time: None,
             })),
+            changed: watch::Sender::new(0),
+            adaptive: true,
         }
+    }
+
+    /// The same batcher with a window that does not adapt: a batch goes only when `max` are waiting, when
+    /// none arrived for `quiet`, or when the oldest has waited `window`. For callers whose requests arrive
+    /// paced by something other than answers (a program declaring resources one by one), where the number
+    /// outstanding says little about how many more are coming.
+    pub(crate) fn fixed_window(mut self) -> Self {
+        self.adaptive = false;
+        self
     }
 
     /// Queues `member` under `key` and waits for the outcome of the call that carries it. A request
@@ -98,40 +152,52 @@ where
         let ticket = {
             let mut state = lock(&self.state);
             state.next_ticket += 1;
+            let now = Instant::now();
+            if let Some(last) = state.last_arrival.filter(|_| state.outstanding > 0) {
+                state.gap = Some(average(state.gap, now - last));
+            }
+            state.last_arrival = Some(now);
+            state.outstanding += 1;
+            let outstanding = state.outstanding;
+            if let Some(known) = state.concurrency.as_mut() {
+                *known = (*known).max(outstanding);
+            }
             let ticket = state.next_ticket;
             let waiting = Waiting {
                 ticket,
-                arrived: Instant::now(),
+                arrived: now,
                 member,
                 ctx: ctx.clone(),
                 reply,
             };
             match state.queues.get_mut(&key) {
-                Some(queue) => {
-                    queue.waiting.push(waiting);
-                    queue.arrived.notify_one();
-                }
+                Some(queue) => queue.waiting.push(waiting),
                 None => {
-                    let arrived = Arc::new(Notify::new());
                     state.queues.insert(
                         key.clone(),
                         Queue {
                             waiting: vec![waiting],
-                            arrived: arrived.clone(),
+                            answered: None,
                         },
                     );
                     tokio::spawn(flush(
-                        self.state.clone(),
-                        self.call.clone(),
+                        Sender {
+                            state: self.state.clone(),
+                            changed: self.changed.clone(),
+                            call: self.call.clone(),
+                            quiet: self.quiet,
+                            window: self.window,
+                            max: self.max,
+                            adaptive: self.adaptive,
+                        },
                         key.clone(),
-                        (self.quiet, self.window),
-                        self.max,
-                        arrived,
                     ));
                 }
             }
+            tracing::debug!(outstanding, "request queued");
             ticket
         };
+        self.changed.send_modify(|n| *n += 1);
         tokio::pin!(answer);
         tokio::select! {
             biased;
@@ -139,13 +205,19 @@ where
             _ = ctx.cancel.cancelled() => {
                 let removed = {
                     let mut state = lock(&self.state);
-                    state.queues.get_mut(&key).is_some_and(|q| {
+                    let removed = state.queues.get_mut(&key).is_some_and(|q| {
                         let before = q.waiting.len();
                         q.waiting.retain(|w| w.ticket != ticket);
                         q.waiting.len() < before
-                    })
+                    });
+                    if removed {
+                        state.outstanding -= 1;
+                        tracing::debug!(outstanding = state.outstanding, "queued request cancelled");
+                    }
+                    removed
                 };
                 if removed {
+                    self.changed.send_modify(|n| *n += 1);
                     Err(Error::Cancelled)
                 } else {
                     // Already sent: its outcome decides.
@@ -156,57 +228,123 @@ where
     }
 }
 
-/// Sends a key's queue, one call at a time: waits until `max` are waiting, or none has arrived for `quiet`, or
-/// the oldest has waited `window`; sends up to `max` of them and waits for the call to end. Requests that
-/// arrived meanwhile go in the next call; when none is left, the queue ends and the next request starts a new
-/// one.
-async fn flush<K, M, R>(
+/// What a key's sending task works with.
+struct Sender<K, M, R> {
     state: Arc<Mutex<State<K, M, R>>>,
+    changed: watch::Sender<u64>,
     call: BatchCall<K, M, R>,
-    key: K,
-    (quiet, window): (Duration, Duration),
+    quiet: Duration,
+    window: Duration,
     max: usize,
-    arrived: Arc<Notify>,
-) where
+    adaptive: bool,
+}
+
+/// What a sender decided for its key's queue.
+enum Next {
+    Send,
+    WaitUntil(Instant),
+    Done,
+}
+
+impl<K, M, R> Sender<K, M, R>
+where
+    K: Eq + Hash,
+{
+    /// Whether `key`'s waiting requests go now (see [`Batcher`]), and if not, until when they may wait.
+    fn decide(&self, key: &K, now: Instant) -> Next {
+        let mut state = lock(&self.state);
+        let outstanding = state.outstanding;
+        let concurrency = state.concurrency.filter(|_| self.adaptive);
+        // The last caller is further away than a call takes: sending now lets the call overlap its coming.
+        let last_one_is_far = concurrency.is_some_and(|c| c >= 2 && outstanding + 1 == c)
+            && matches!((state.gap, state.call_time), (Some(gap), Some(call)) if gap > call);
+        let Some(queue) = state.queues.get(key) else {
+            return Next::Done;
+        };
+        let (Some(oldest), Some(newest)) = (queue.waiting.first(), queue.waiting.last()) else {
+            return Next::Send;
+        };
+        if queue.waiting.len() >= self.max
+            || concurrency.is_some_and(|c| outstanding >= c)
+            || last_one_is_far
+        {
+            return Next::Send;
+        }
+        let last_event = queue
+            .answered
+            .map_or(newest.arrived, |at| at.max(newest.arrived));
+        let until = (last_event + self.quiet).min(oldest.arrived + self.window);
+        if now < until {
+            return Next::WaitUntil(until);
+        }
+        // Arrivals stopped: this many is what the callers run at once, for now.
+        state.concurrency = Some(outstanding);
+        Next::Send
+    }
+}
+
+/// Sends a key's queue, one call at a time, each call when [`Sender::decide`] says so; requests that arrive
+/// while a call is out go in a later call. When none is left, the queue ends and the next request starts a
+/// new one.
+async fn flush<K, M, R>(sender: Sender<K, M, R>, key: K)
+where
     K: Eq + Hash + Clone + Send + Sync + 'static,
     M: Clone + Send + Sync + 'static,
     R: Clone + Send + 'static,
 {
+    let mut changes = sender.changed.subscribe();
     loop {
         loop {
-            let until = {
-                let state = lock(&state);
-                let Some(queue) = state.queues.get(&key) else {
-                    return;
-                };
-                match (queue.waiting.first(), queue.waiting.last()) {
-                    (Some(oldest), Some(newest)) if queue.waiting.len() < max => {
-                        (newest.arrived + quiet).min(oldest.arrived + window)
+            // Marked seen before looking, so no change between the look and the wait is missed.
+            changes.borrow_and_update();
+            match sender.decide(&key, Instant::now()) {
+                Next::Send => break,
+                Next::Done => return,
+                Next::WaitUntil(until) => {
+                    tokio::select! {
+                        _ = tokio::time::sleep_until(until) => {}
+                        _ = changes.changed() => {}
                     }
-                    _ => break,
                 }
-            };
-            tokio::select! {
-                _ = tokio::time::sleep_until(until) => break,
-                _ = arrived.notified() => {}
             }
         }
         let batch = {
-            let mut state = lock(&state);
+            let mut state = lock(&sender.state);
+            let outstanding = state.outstanding;
             let Some(queue) = state.queues.get_mut(&key) else {
                 return;
             };
-            let take = queue.waiting.len().min(max);
+            let take = queue.waiting.len().min(sender.max);
+            tracing::debug!(members = take, outstanding, "batch sent");
             queue.waiting.drain(..take).collect::<Vec<Waiting<M, R>>>()
         };
-        if !batch.is_empty() {
-            send(&key, batch, &call).await;
+        let sent = batch.len();
+        let started = Instant::now();
+        if sent > 0 {
+            send(&key, batch, &sender.call).await;
         }
-        let mut state = lock(&state);
-        if state.queues.get(&key).is_none_or(|q| q.waiting.is_empty()) {
-            state.queues.remove(&key);
-            return;
+        {
+            let mut state = lock(&sender.state);
+            state.outstanding -= sent;
+            if sent > 0 {
+                state.call_time = Some(average(state.call_time, started.elapsed()));
+            }
+            tracing::debug!(
+                members = sent,
+                outstanding = state.outstanding,
+                "batch answered"
+            );
+            match state.queues.get_mut(&key) {
+                Some(queue) if !queue.waiting.is_empty() => queue.answered = Some(Instant::now()),
+                _ => {
+                    state.queues.remove(&key);
+                    drop(state);
+                    sender.changed.send_modify(|n| *n += 1);
+                    return;
+                }
+            }
         }
+        sender.changed.send_modify(|n| *n += 1);
     }
 }
 
@@ -633,6 +771,226 @@ mod tests {
         b_token.cancel();
         assert!(a.await.expect("task").expect("outcome"));
         assert!(b.await.expect("task").expect("outcome"));
+    }
+
+    /// A call that records each batch's size and takes `took` to answer.
+    fn timed(took: Duration) -> (BatchCall<String, String>, Arc<Mutex<Vec<usize>>>) {
+        let sizes: Arc<Mutex<Vec<usize>>> = Arc::default();
+        let log = sizes.clone();
+        let call: BatchCall<String, String> = Arc::new(move |_, members: Vec<String>, _| {
+            lock(&log).push(members.len());
+            Box::pin(async move {
+                tokio::time::sleep(took).await;
+                Ok(vec![(); members.len()])
+            })
+        });
+        (call, sizes)
+    }
+
+    const QUIET: Duration = Duration::from_millis(30);
+    const TOOK: Duration = Duration::from_millis(10);
+
+    fn adaptive(call: BatchCall<String, String>) -> Arc<Batcher<String, String>> {
+        Arc::new(Batcher::new(QUIET, Duration::from_millis(500), 50, call))
+    }
+
+    /// `callers` callers each making `rounds` requests on `key(caller)` one after another, each request
+    /// `think(caller)` after the answer to its last (the first at once); the time all of them took.
+    async fn closed_loop(
+        batcher: &Arc<Batcher<String, String>>,
+        callers: usize,
+        rounds: usize,
+        key: fn(usize) -> String,
+        think: fn(usize) -> Duration,
+    ) -> Duration {
+        let start = Instant::now();
+        let tasks: Vec<_> = (0..callers)
+            .map(|c| {
+                let b = batcher.clone();
+                tokio::spawn(async move {
+                    for r in 0..rounds {
+                        if r > 0 {
+                            tokio::time::sleep(think(c)).await;
+                        }
+                        b.submit(key(c), format!("{c}-{r}"), &ctx())
+                            .await
+                            .expect("ok");
+                    }
+                })
+            })
+            .collect();
+        for t in tasks {
+            t.await.expect("task");
+        }
+        start.elapsed()
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_caller_known_to_be_alone_is_not_kept_waiting() {
+        let (call, sizes) = timed(TOOK);
+        let batcher = adaptive(call);
+        let took = closed_loop(&batcher, 1, 5, |_| "m-1".into(), |_| Duration::ZERO).await;
+        // The first request waits `quiet` for company; once the caller is known to be alone, none waits.
+        assert_eq!(took, QUIET + 5 * TOOK);
+        assert_eq!(*lock(&sizes), [1; 5]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_fixed_window_waits_quiet_for_every_batch() {
+        let (call, sizes) = timed(TOOK);
+        let batcher =
+            Arc::new(Batcher::new(QUIET, Duration::from_millis(500), 50, call).fixed_window());
+        let took = closed_loop(&batcher, 1, 5, |_| "m-1".into(), |_| Duration::ZERO).await;
+        assert_eq!(took, 5 * (QUIET + TOOK));
+        assert_eq!(*lock(&sizes), [1; 5]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_full_round_of_concurrent_callers_goes_the_moment_its_last_request_arrives() {
+        let (call, sizes) = timed(TOOK);
+        let batcher = adaptive(call);
+        // Eight callers, each coming back 1 to 8 ms after its answer, as an orchestrator's workers do.
+        let took = closed_loop(
+            &batcher,
+            8,
+            5,
+            |_| "m-1".into(),
+            |c| Duration::from_millis(1 + c as u64),
+        )
+        .await;
+        assert_eq!(*lock(&sizes), [8; 5]);
+        // Round one waits `quiet` after the last arrival; every later round goes when its eighth request
+        // arrives, 8 ms after the answer, with no quiet time after it.
+        let later_round = Duration::from_millis(8) + TOOK;
+        assert_eq!(took, QUIET + TOOK + 4 * later_round);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_concurrency_is_counted_over_every_key() {
+        let (call, sizes) = timed(TOOK);
+        let batcher = adaptive(call);
+        // Eight callers on four keys: a key's batch goes once all eight requests are outstanding.
+        let took = closed_loop(
+            &batcher,
+            8,
+            3,
+            |c| format!("m-{}", c % 4),
+            |_| Duration::from_millis(2),
+        )
+        .await;
+        assert_eq!(*lock(&sizes), [2; 12]);
+        assert_eq!(took, QUIET + TOOK + 2 * (Duration::from_millis(2) + TOOK));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn fewer_requests_than_the_known_concurrency_go_after_quiet_and_lower_it() {
+        let (call, sizes) = timed(TOOK);
+        let batcher = adaptive(call);
+        closed_loop(&batcher, 8, 1, |_| "m-1".into(), |_| Duration::ZERO).await;
+        // Now only three callers are left: their first round waits `quiet`, after which three is the
+        // concurrency and the next round goes at once.
+        let took = closed_loop(&batcher, 3, 2, |_| "m-1".into(), |_| Duration::ZERO).await;
+        assert_eq!(*lock(&sizes), [8, 3, 3]);
+        assert_eq!(took, QUIET + 2 * TOOK);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn more_callers_than_known_raise_the_concurrency() {
+        let (call, sizes) = timed(TOOK);
+        let batcher = adaptive(call);
+        closed_loop(&batcher, 2, 1, |_| "m-1".into(), |_| Duration::ZERO).await;
+        // Six callers arrive at once where two were known: they are more, so they go together at once.
+        let took = closed_loop(&batcher, 6, 2, |_| "m-1".into(), |_| Duration::ZERO).await;
+        assert_eq!(*lock(&sizes), [2, 6, 6]);
+        assert_eq!(took, 2 * TOOK);
+    }
+
+    /// How long `ops` operations take on `workers` workers that each take the next operation as soon as
+    /// they are free, every operation spending `engine` in a step that one worker at a time can run (an
+    /// orchestrator saving its state) and then making one request through `request`.
+    async fn work_pool<F, Fut>(workers: usize, ops: usize, engine: Duration, request: F) -> Duration
+    where
+        F: Fn(usize) -> Fut + Clone + Send + 'static,
+        Fut: Future<Output = ()> + Send,
+    {
+        let start = Instant::now();
+        let next = Arc::new(AtomicUsize::new(0));
+        let serial = Arc::new(tokio::sync::Mutex::new(()));
+        let tasks: Vec<_> = (0..workers)
+            .map(|_| {
+                let (next, serial, request) = (next.clone(), serial.clone(), request.clone());
+                tokio::spawn(async move {
+                    loop {
+                        let op = next.fetch_add(1, Ordering::SeqCst);
+                        if op >= ops {
+                            break;
+                        }
+                        {
+                            let _step = serial.lock().await;
+                            tokio::time::sleep(engine).await;
+                        }
+                        request(op).await;
+                    }
+                })
+            })
+            .collect();
+        for t in tasks {
+            t.await.expect("task");
+        }
+        start.elapsed()
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_orchestrator_feeding_requests_one_at_a_time_is_not_slowed_but_for_its_first_and_last_round()
+     {
+        // Eight workers, 200 operations, 5 ms of serial work each, and a 2 ms call: the orchestrator is the
+        // bottleneck and feeds one request every 5 ms.
+        let took = Duration::from_millis(2);
+        let (call, sizes) = timed(took);
+        let batcher = adaptive(call);
+        let step = Duration::from_millis(5);
+        let batched = work_pool(8, 200, step, move |op| {
+            let b = batcher.clone();
+            async move {
+                b.submit("m-1".into(), format!("{op}"), &ctx())
+                    .await
+                    .expect("ok");
+            }
+        })
+        .await;
+        let one_call_each = work_pool(8, 200, step, move |_| tokio::time::sleep(took)).await;
+        // Only the first round (the concurrency is not known yet) and the last (fewer than it) wait `quiet`
+        // while every worker waits; in between, a batch goes before the last worker comes, so the workers
+        // never all wait on a call.
+        assert!(
+            batched <= one_call_each + 2 * (QUIET + took),
+            "batched {batched:?}, one call each {one_call_each:?}"
+        );
+        let sizes = lock(&sizes).clone();
+        assert_eq!(sizes.iter().sum::<usize>(), 200);
+        assert!(sizes.len() <= 200 / 6, "{} calls: {sizes:?}", sizes.len());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn with_a_slow_endpoint_a_round_costs_one_call_and_the_time_to_feed_it() {
+        // Eight workers, 200 operations, 1 ms of serial work each, and a 100 ms call: the endpoint is slow.
+        let took = Duration::from_millis(100);
+        let (call, sizes) = timed(took);
+        let batcher = adaptive(call);
+        let step = Duration::from_millis(1);
+        let batched = work_pool(8, 200, step, move |op| {
+            let b = batcher.clone();
+            async move {
+                b.submit("m-1".into(), format!("{op}"), &ctx())
+                    .await
+                    .expect("ok");
+            }
+        })
+        .await;
+        // One call of a key at a time: each round of eight goes when its eighth request arrives (8 ms of
+        // serial work after the answer) and costs one call; the first round also waits `quiet`.
+        assert_eq!(*lock(&sizes), [8; 25]);
+        assert_eq!(batched, QUIET + 25 * (8 * step + took));
     }
 
     type ChunkFuture = Pin<Box<dyn Future<Output = Result<(), Error>> + Send>>;

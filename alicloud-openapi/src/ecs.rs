@@ -37,8 +37,9 @@ const PAGE_SIZE: usize = 100;
 pub const IMAGE_NOT_FOUND: &[&str] = &["InvalidImageId.NotFound"];
 
 /// Share operations of one image that arrive within this of each other share a call. An orchestrator that
-/// starts many operations at once starts them a few milliseconds apart (3–17 ms measured), and a lone
-/// operation waits this long.
+/// starts many operations at once starts them a few milliseconds apart (3–17 ms measured). Only until the
+/// batcher knows how many operations its callers run at once does a lone operation wait this long (see
+/// `Batcher`).
 const SHARE_BATCH_QUIET: Duration = Duration::from_millis(30);
 /// The longest a share operation waits for others to join its call while they keep arriving.
 const SHARE_BATCH_WINDOW: Duration = Duration::from_millis(500);
@@ -91,6 +92,8 @@ impl ShareChange {
 #[derive(Clone)]
 pub struct EcsShares {
     inner: Arc<Batches>,
+    /// Set by [`EcsShares::unbatched`]: every request makes its own calls, through this client.
+    unbatched: Option<Client>,
 }
 
 struct Batches {
@@ -100,6 +103,23 @@ struct Batches {
 }
 
 impl EcsShares {
+    /// The same operations, each request making its own calls at once: a walk and an `AddAccount.1` call per
+    /// new share, a `RemoveAccount.1` call per removal, a walk per read, concurrent ones concurrently. What a
+    /// provider without batching costs, for comparing with [`EcsShares::new`].
+    ///
+    /// ```
+    /// # fn demo(client: alicloud_openapi::Client) {
+    /// let shares = alicloud_openapi::EcsShares::unbatched(client);
+    /// # let _ = shares;
+    /// # }
+    /// ```
+    pub fn unbatched(client: Client) -> EcsShares {
+        EcsShares {
+            unbatched: Some(client.clone()),
+            ..EcsShares::new(client)
+        }
+    }
+
     /// Batched share operations through `client`.
     pub fn new(client: Client) -> EcsShares {
         let adder = client.clone();
@@ -128,12 +148,15 @@ impl EcsShares {
             });
         EcsShares {
             inner: Arc::new(Batches {
+                // Creates arrive as the program declares resources, not as answers free the engine's
+                // slots: the number outstanding says little about how many more are coming.
                 adds: Batcher::new(
                     SHARE_BATCH_QUIET,
                     SHARE_BATCH_WINDOW,
                     SHARES_PER_IMAGE,
                     adds,
-                ),
+                )
+                .fixed_window(),
                 removes: Batcher::new(
                     SHARE_BATCH_QUIET,
                     SHARE_BATCH_WINDOW,
@@ -142,6 +165,7 @@ impl EcsShares {
                 ),
                 reads: Batcher::new(SHARE_BATCH_QUIET, SHARE_BATCH_WINDOW, usize::MAX, reads),
             }),
+            unbatched: None,
         }
     }
 
@@ -155,6 +179,12 @@ impl EcsShares {
         image_id: &str,
         account: &str,
     ) -> Result<ShareAdded, Error> {
+        if let Some(client) = &self.unbatched {
+            let mut one = client
+                .add_new_accounts(ctx, image_id, vec![account.to_string()])
+                .await;
+            return one.pop().unwrap_or(Err(Error::Cancelled));
+        }
         self.inner
             .adds
             .submit(image_id.to_string(), account.to_string(), ctx)
@@ -170,6 +200,12 @@ impl EcsShares {
         image_id: &str,
         account: &str,
     ) -> Result<(), Error> {
+        if let Some(client) = &self.unbatched {
+            let mut one = client
+                .modify_share(ctx, image_id, ShareChange::Remove, &[account.to_string()])
+                .await;
+            return one.pop().unwrap_or(Err(Error::Cancelled));
+        }
         self.inner
             .removes
             .submit(image_id.to_string(), account.to_string(), ctx)
@@ -185,6 +221,9 @@ impl EcsShares {
         ctx: &CallContext,
         image_id: &str,
     ) -> Result<Option<Vec<String>>, Error> {
+        if let Some(client) = &self.unbatched {
+            return client.list_image_share_accounts_now(ctx, image_id).await;
+        }
         self.inner.reads.submit(image_id.to_string(), (), ctx).await
     }
 }

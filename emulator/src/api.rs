@@ -275,7 +275,7 @@ enum Reply {
 
 /// Routes, authenticates and runs one call. Order: count the call; `drop_before` and `hang` rules (before
 /// verification, so nothing of the request, not even its nonce, is used; the call never runs); verify;
-/// `throttle`, `server_error` and `error` rules; `latency`; run (`commit_then_drop`, `commit_then_hold` and
+/// `throttle`, `server_error` and `error` rules; `hold`; `latency`; run (`commit_then_drop`, `commit_then_hold` and
 /// `create_failed` apply there). It runs in a task of its own (see `handle`), so all of it happens even if
 /// the client hangs up meanwhile, during a `latency` sleep for instance.
 async fn call(shared: &Shared, req: &Signed<'_>, host: &str) -> Result<Reply, ApiError> {
@@ -333,7 +333,7 @@ async fn call(shared: &Shared, req: &Signed<'_>, host: &str) -> Result<Reply, Ap
         ));
     }
 
-    let (latency, caller) = {
+    let ((hold, latency), caller) = {
         let mut inner = shared.lock();
         shared.count_call(&mut inner, &action);
         if let Some(rule) = inner.take_fault(&action, &[FaultKind::DropBefore, FaultKind::Hang]) {
@@ -371,17 +371,52 @@ async fn call(shared: &Shared, req: &Signed<'_>, host: &str) -> Result<Reply, Ap
         if let Some(rule) = refusal {
             return Err(refused(&rule));
         }
+        let hold = inner.take_fault(&action, &[FaultKind::Hold]).map(|f| f.id);
         let latency = inner
             .take_fault(&action, &[FaultKind::Latency])
             .and_then(|f| f.latency_ms);
-        match latency {
-            None => return run(shared, inner, &caller, &action, &params),
-            Some(ms) => (ms, caller),
+        match (hold, latency) {
+            (None, None) => return run(shared, inner, &caller, &action, &params),
+            (hold, latency) => ((hold, latency), caller),
         }
     };
-    tokio::time::sleep(Duration::from_millis(latency)).await;
+    if let Some(rule) = hold
+        && !held_by(shared, rule).await
+    {
+        return Ok(Reply::Drop);
+    }
+    if let Some(ms) = latency {
+        tokio::time::sleep(Duration::from_millis(ms)).await;
+    }
     let mut inner = shared.lock();
     run(shared, &mut inner, &caller, &action, &params)
+}
+
+/// Holds a call under the `hold` rule `id` until the rule lets go (enough calls arrived, released, or
+/// removed): true then; false when the server stops first.
+async fn held_by(shared: &Shared, id: u64) -> bool {
+    // Subscribed before the first look, so no arrival or release between the look and the wait is missed.
+    let mut changes = shared.watch_calls();
+    set_holding(shared, id, 1);
+    let went_on = loop {
+        if !shared.lock().still_holding(id) {
+            break true;
+        }
+        tokio::select! {
+            changed = changes.changed() => if changed.is_err() { break true },
+            () = shared.stopped() => break false,
+        }
+    };
+    set_holding(shared, id, -1);
+    went_on
+}
+
+fn set_holding(shared: &Shared, id: u64, by: i32) {
+    if let Some(rule) = shared.lock().faults.iter_mut().find(|f| f.id == id) {
+        rule.holding = rule.holding.saturating_add_signed(by);
+    }
+    // Those waiting for a call to be held look at the rule again.
+    shared.calls_changed();
 }
 
 /// The answer of a rule that refuses a call.

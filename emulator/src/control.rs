@@ -61,6 +61,7 @@ pub fn router(shared: Arc<Shared>) -> Router {
             "/_emulator/faults",
             get(faults).post(add_fault).delete(clear_faults),
         )
+        .route("/_emulator/faults/release", post(release_holds))
         .route("/_emulator/config", get(config).post(set_config))
         .route("/_emulator/ecs/share", post(share))
         .route("/_emulator/ecs/unshare", post(unshare))
@@ -214,7 +215,34 @@ async fn add_fault(State(s): State<Arc<Shared>>, Json(fault): Json<Fault>) -> An
 
 async fn clear_faults(State(s): State<Arc<Shared>>) -> Json<Value> {
     s.lock().faults.clear();
+    // Calls held by a removed `hold` rule go on.
+    s.calls_changed();
     Json(json!({"cleared": true}))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct HoldRelease {
+    id: Option<u64>,
+}
+
+/// Releases `hold` rules (the one with `id`, or all): the calls they hold go on, and they hold no more.
+async fn release_holds(State(s): State<Arc<Shared>>, body: Bytes) -> Answer {
+    let release: HoldRelease = if body.iter().all(u8::is_ascii_whitespace) {
+        HoldRelease::default()
+    } else {
+        serde_json::from_slice(&body)
+            .map_err(|err| fail(StatusCode::BAD_REQUEST, err.to_string()))?
+    };
+    let released = s.lock().release_holds(release.id);
+    s.calls_changed();
+    if released == 0 && release.id.is_some() {
+        return Err(fail(
+            StatusCode::NOT_FOUND,
+            "no hold rule with that id is holding",
+        ));
+    }
+    Ok(Json(json!({"released": released})))
 }
 
 fn config_json(inner: &Inner) -> Value {

@@ -82,6 +82,22 @@ pub struct Fault {
     /// For `error`: the `Message` answered (a generic one when absent).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
+    /// For `hold`: held calls go on once this many calls of the rule's action (of any action when it
+    /// names none) have arrived since the rule was added, the held ones included. Without it they wait for
+    /// `POST /_emulator/faults/release`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub until_calls: Option<u64>,
+    /// Set by the emulator, for `hold`: calls of the rule's action (any action when it names none) that
+    /// arrived since the rule was added.
+    #[serde(skip_deserializing)]
+    pub arrived: u64,
+    /// Set by the emulator, for `hold`: how many calls the rule holds now.
+    #[serde(skip_deserializing)]
+    pub holding: u32,
+    /// Set by the emulator, for `hold`: whether the control API released the rule; a released rule holds
+    /// nothing (the calls it held go on, and later ones are not held).
+    #[serde(skip_deserializing)]
+    pub released: bool,
 }
 
 fn one() -> u32 {
@@ -107,6 +123,15 @@ impl Fault {
             }
             _ if error_fields => {
                 Some("\"code\", \"httpStatus\" and \"message\" belong to error rules")
+            }
+            FaultKind::Hold if self.until_calls == Some(0) => {
+                Some("\"untilCalls\" must be at least 1")
+            }
+            FaultKind::Hold if self.latency_ms.is_some() => {
+                Some("a hold rule waits for calls or a release, not for \"latencyMs\"")
+            }
+            _ if self.until_calls.is_some() && self.kind != FaultKind::Hold => {
+                Some("\"untilCalls\" belongs to hold rules")
             }
             FaultKind::Latency if self.latency_ms.is_none() => {
                 Some("a latency rule needs \"latencyMs\"")
@@ -142,6 +167,12 @@ pub enum FaultKind {
     CommitThenHold,
     /// The next CreateImage makes an image that ends `CreateFailed`.
     CreateFailed,
+    /// Hold the call (counted and verified, not yet run) until `untilCalls` calls have arrived since the
+    /// rule was added, or until the control API releases the rule; then run it as usual. Lets a test make a
+    /// client's batching deterministic: while the first call of a batch is held, every other request the
+    /// client gets queues behind it, whatever the timing. When the emulator stops first the connection is
+    /// dropped and the call never runs.
+    Hold,
 }
 
 /// Mutable emulator state, behind one lock.
@@ -215,8 +246,33 @@ impl Inner {
         self.next_fault_id += 1;
         fault.id = self.next_fault_id;
         fault.used = 0;
+        fault.arrived = 0;
+        fault.holding = 0;
+        fault.released = false;
         self.faults.push(fault);
         self.next_fault_id
+    }
+
+    /// Whether the `hold` rule `id` still holds its calls: it exists, was not released, and fewer calls than
+    /// its `untilCalls` have arrived.
+    pub fn still_holding(&self, id: u64) -> bool {
+        self.faults
+            .iter()
+            .any(|f| f.id == id && !f.released && f.until_calls.is_none_or(|n| f.arrived < n))
+    }
+
+    /// Releases the `hold` rules (only rule `id` when given); the number released.
+    pub fn release_holds(&mut self, id: Option<u64>) -> usize {
+        let mut released = 0;
+        for rule in self
+            .faults
+            .iter_mut()
+            .filter(|f| f.kind == FaultKind::Hold && !f.released && id.is_none_or(|id| f.id == id))
+        {
+            rule.released = true;
+            released += 1;
+        }
+        released
     }
 
     /// The call counters as the control API shows them.
@@ -283,6 +339,15 @@ impl Shared {
     /// Counts a call of `action` and wakes those waiting for counters.
     pub fn count_call(&self, inner: &mut Inner, action: &str) {
         *inner.calls.entry(action.to_string()).or_default() += 1;
+        for rule in inner
+            .faults
+            .iter_mut()
+            .filter(|f| f.kind == FaultKind::Hold)
+        {
+            if rule.action.as_deref().is_none_or(|a| a == action) {
+                rule.arrived += 1;
+            }
+        }
         self.calls_changed();
     }
 

@@ -29,6 +29,10 @@ use crate::proto::pulumirpc::{
 };
 use crate::resources::{self, Ctx, Lookup, Resource, ResourceError, Unhealthy};
 use crate::schema::{SCHEMA_JSON, Schema};
+
+/// `off` makes every share operation its own calls (no batching): what one call per resource costs, for
+/// benchmarks to compare with.
+const SHARE_BATCHING: &str = "PULUMI_ALICLOUD_SHARE_BATCHING";
 use crate::values::{self, Props};
 
 /// How long a lookup function may take, retries included.
@@ -424,8 +428,15 @@ impl ResourceProvider for Provider {
         tracing::info!(region = %settings.region, "configured");
         let client =
             Client::new(settings).map_err(|e| Status::failed_precondition(e.to_string()))?;
+        // Off only to measure what batching saves (benchmarks); see README.
+        let shares = if self.env.var(SHARE_BATCHING).as_deref() == Some("off") {
+            tracing::info!("share batching off");
+            EcsShares::unbatched(client.clone())
+        } else {
+            EcsShares::new(client.clone())
+        };
         if let Ok(mut slot) = self.client.write() {
-            *slot = Some((client.clone(), EcsShares::new(client)));
+            *slot = Some((client, shares));
         }
         Ok(Response::new(ConfigureResponse {
             accept_secrets: true,

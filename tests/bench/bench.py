@@ -12,6 +12,8 @@ Rows (each with its target):
   in-flight limit allows, see `floor_targets`) and with `--parallel 50` (targets ≤ 6 / 2 / 6), and of 500
   shares over ten images (50 each) with the default (reported, no target);
 - `pulumi up` wall time for 50 shares with the emulator answering at once and with 50 ms added to every call;
+- 500 shares over ten images at the default `--parallel`: wall time and calls of up, refresh, destroy and destroy
+  with PULUMI_SKIP_CHECKPOINTS=true, batched beside one call per resource (PULUMI_ALICLOUD_SHARE_BATCHING=off);
 - the emulator's own loopback benchmark (`cargo bench -p alicloud-emulator --bench loopback`).
 
 Every `pulumi` command runs with a fresh PULUMI_HOME and a file backend in a temporary directory, the plugin
@@ -481,6 +483,64 @@ def stage_cli(table, project, emulator, seed):
                   None)
 
 
+BATCH_OPS = ["up", "refresh", "destroy", "destroy, PULUMI_SKIP_CHECKPOINTS=true"]
+# The provider's switch for one call per resource: every share operation makes its own calls, concurrently.
+UNBATCHED = {"PULUMI_ALICLOUD_SHARE_BATCHING": "off"}
+
+
+def batching_runs(project, emulator, seed, stack, env):
+    """One round on `stack`: up, refresh, destroy, then up again and destroy with PULUMI_SKIP_CHECKPOINTS=true.
+    Returns {op: (seconds, calls)}."""
+    skip = dict(env, PULUMI_SKIP_CHECKPOINTS="true")
+    steps = [("up", project.up, env), ("refresh", project.refresh, env), ("destroy", project.destroy, env),
+             (None, project.up, env), (BATCH_OPS[3], project.destroy, skip)]
+    emulator.prepare(seed, many_accounts())
+    measured = {}
+    for op, run, run_env in steps:
+        emulator.call("POST", "calls/reset")
+        seconds = run(stack, env=run_env)
+        if op:
+            measured[op] = (seconds, emulator.calls())
+    return measured
+
+
+def stage_batching(table, project, emulator, seed):
+    """Per-account shares, 500 over ten images (50 each) at the default `--parallel`: wall time and Alibaba calls of
+    up, refresh, destroy and destroy with PULUMI_SKIP_CHECKPOINTS=true, batched and with one call per resource
+    (the provider with PULUMI_ALICLOUD_SHARE_BATCHING=off), measured the same way: the two alternate, BENCH_REPEATS
+    rounds each, medians reported. Target: batching is not slower anywhere and makes no more calls (operations the
+    engine starts too far apart to share a call each make their own, as without batching)."""
+    modes = {"batched": project.env, "one call per resource": dict(project.env, **UNBATCHED)}
+    stacks = {"batched": "batch-on", "one call per resource": "batch-off"}
+    walls = {(mode, op): [] for mode in modes for op in BATCH_OPS}
+    calls = {}
+    error = None
+    try:
+        for stack in stacks.values():
+            project.stack(stack, MANY_IMAGES, MANY_BASE)
+        for _ in range(REPEATS):
+            for mode, env in modes.items():
+                for op, (seconds, counted) in batching_runs(project, emulator, seed, stacks[mode], env).items():
+                    walls[(mode, op)].append(seconds)
+                    calls[(mode, op)] = counted
+    except Exception as err:  # noqa: BLE001 - reported as missed rows
+        error = err
+    table.raw["batching"] = {f"{mode}: {op}": {"seconds": walls[(mode, op)], "calls": calls.get((mode, op))}
+                             for mode in modes for op in BATCH_OPS}
+    parallel = default_parallel()
+    for op in BATCH_OPS:
+        label = f"500 shares of 10 images, default `--parallel` ({parallel}): {op}, batched vs one call per resource"
+        target = "not slower, no more calls"
+        if error is not None:
+            table.error(label, target, error)
+            continue
+        (batched, one_each) = (statistics.median(walls[(m, op)]) for m in modes)
+        (batched_calls, one_each_calls) = (calls[(m, op)]["total"] for m in modes)
+        value = (f"{batched:.2f} s, {fmt_count(batched_calls)} calls vs {one_each:.2f} s, "
+                 f"{fmt_count(one_each_calls)} calls (median of {REPEATS})")
+        table.add(label, value, target, batched <= one_each and batched_calls <= one_each_calls)
+
+
 def stage_loopback(table):
     measures = [("emulator loopback, DescribeImageSharePermission (50 shares), 8 clients: throughput",
                  "throughput", "≥ 5,000 req/s", lambda v: v >= 5000, "req/s"),
@@ -544,6 +604,8 @@ def main():
                             "--force-reinstall", work / "sdk-python"], check=True, capture_output=True)
             project = Project(work, venv, emulator.url)
             stage_cli(table, project, emulator, bench_seed())
+            print("measuring batching against one call per resource ...", file=sys.stderr)
+            stage_batching(table, project, emulator, bench_seed())
         except Exception as err:  # noqa: BLE001
             traceback.print_exc()
             table.error("pulumi stages", "", err)
