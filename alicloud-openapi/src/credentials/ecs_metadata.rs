@@ -401,7 +401,9 @@ mod tests {
         assert!(err.contains(IMDSV1_DISABLED), "{err}");
     }
 
-    #[tokio::test]
+    // The clock is paused: time moves only when every task waits on a timer, so the waits measured below
+    // are the provider's own timeouts, whatever the machine's load.
+    #[tokio::test(start_paused = true)]
     async fn unreachable_is_none_for_a_probe_and_an_error_by_name() {
         // A port nobody listens on: bind, note the port, close.
         let port = std::net::TcpListener::bind("127.0.0.1:0")
@@ -417,12 +419,27 @@ mod tests {
                 .describe()
                 .contains(&format!("http://127.0.0.1:{port}"))
         );
-        let started = std::time::Instant::now();
+        let started = tokio::time::Instant::now();
         assert!(provide(&probe, &t).await.unwrap().is_none());
-        assert!(started.elapsed() < Duration::from_secs(3));
+        assert_eq!(
+            tokio::time::Instant::now(),
+            started,
+            "a refused connection is not retried"
+        );
         let named = EcsMetadataProvider::new(&env, Some("worker".into()), false).unwrap();
         let err = provide(&named, &t).await.unwrap_err().to_string();
         assert!(err.contains("RAM role \"worker\""), "{err}");
+
+        // A service that takes the request and never answers costs the probe one read timeout: it stops at
+        // the token request instead of trying the others.
+        let silent =
+            Server::start(|_| Reply::json(200, "t").after(Duration::from_secs(3600))).await;
+        let probe = EcsMetadataProvider::new(&super::tests::env(&silent, &[]), None, true).unwrap();
+        let started = tokio::time::Instant::now();
+        assert!(provide(&probe, &t).await.unwrap().is_none());
+        let waited = tokio::time::Instant::now() - started;
+        assert!(waited >= TIMEOUT && waited < 2 * TIMEOUT, "{waited:?}");
+        assert_eq!(silent.count(), 1);
     }
 
     #[tokio::test]

@@ -23,6 +23,7 @@ pub const ACCESS_KEY: &str = "LTAI5tDemoEmulatorKey01";
 pub const SECRET_KEY: &str = "demoEmulatorSecret01";
 pub const OWNER: &str = "1234567890123456";
 pub const OTHER_ACCOUNT: &str = "2234567890123456";
+pub const THIRD_ACCOUNT: &str = "3234567890123456";
 pub const IMAGE_1: &str = "m-bp1demoimage00000001";
 pub const IMAGE_2: &str = "m-bp1demoimage00000002";
 pub const OTHERS_IMAGE: &str = "m-bp1otherimage0000001";
