@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use alicloud_emulator::model::{DEFAULT_SEED, World};
 use alicloud_emulator::{Shared, Timing, load_world, serve, serve_metadata};
-use alicloud_openapi::sign;
+use alicloud_openapi::{Credentials, sign};
 use serde_json::Value;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
@@ -391,18 +391,21 @@ impl<'a> Call<'a> {
             .unwrap_or_else(|| self.emulator.url.trim_start_matches("http://").to_string())
     }
 
-    fn rpc_call<'b>(&'b self, host: &'b str) -> sign::RpcCall<'b> {
-        sign::RpcCall {
+    /// The call as signed: with the request's key, or unsigned.
+    fn call<'b>(&'b self, host: &'b str, credentials: Option<&'b Credentials>) -> sign::Call<'b> {
+        sign::Call {
             method: self.method,
             host,
             action: &self.action,
             version: &self.version,
             timestamp: &self.date,
             nonce: &self.nonce,
-            access_key_id: &self.key.0,
-            secret: &self.key.1,
-            security_token: self.token.as_deref(),
+            credentials,
         }
+    }
+
+    fn credentials(&self) -> Credentials {
+        Credentials::new(&self.key.0, &self.key.1, self.token.clone(), "test")
     }
 
     fn v3_request(&self) -> reqwest::RequestBuilder {
@@ -417,9 +420,10 @@ impl<'a> Call<'a> {
             .emulator
             .http
             .request(self.method.parse().expect("method"), url);
+        let credentials = self.credentials();
         for (name, value) in self
-            .rpc_call(&host)
-            .v3_headers_with_body(&query, body.as_bytes())
+            .call(&host, Some(&credentials))
+            .v3_headers(&query, body.as_bytes())
         {
             let value = match (&self.signature, name.as_str()) {
                 (Some(signature), "authorization") => {
@@ -448,14 +452,7 @@ impl<'a> Call<'a> {
 
     fn anonymous_request(&self) -> reqwest::RequestBuilder {
         let host = self.host();
-        let call = sign::AnonymousCall {
-            method: self.method,
-            host: &host,
-            action: &self.action,
-            version: &self.version,
-            timestamp: &self.date,
-            nonce: &self.nonce,
-        };
+        let call = self.call(&host, None);
         let method = self.method.parse().expect("method");
         if self.scheme == Scheme::AnonymousV3 {
             let url = format!(
@@ -464,7 +461,7 @@ impl<'a> Call<'a> {
                 sign::canonical_query(&self.params)
             );
             let mut builder = self.emulator.http.request(method, url);
-            for (name, value) in call.v3_headers(b"") {
+            for (name, value) in call.v3_headers(&[], b"") {
                 builder = builder.header(name, value);
             }
             builder
@@ -483,7 +480,8 @@ impl<'a> Call<'a> {
 
     fn v1_request(&self) -> reqwest::RequestBuilder {
         let host = self.host();
-        let mut params = self.rpc_call(&host).v1_params(&self.params);
+        let credentials = self.credentials();
+        let mut params = self.call(&host, Some(&credentials)).v1_params(&self.params);
         if let Some(signature) = &self.signature {
             for (_, value) in params.iter_mut().filter(|(k, _)| k == "Signature") {
                 *value = signature.clone();
