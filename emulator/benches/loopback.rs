@@ -5,11 +5,11 @@
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use alicloud_emulator::seed::{ACCESS_KEY_ID, ACCESS_KEY_SECRET, IMAGE_1 as IMAGE};
 use alicloud_openapi::{Credentials, sign};
 use serde_json::{Value, json};
 
-const KEY: (&str, &str) = ("LTAI5tDemoEmulatorKey01", "demoEmulatorSecret01");
-const IMAGE: &str = "m-bp1demoimage00000001";
+const KEY: (&str, &str) = (ACCESS_KEY_ID, ACCESS_KEY_SECRET);
 
 fn env_number(name: &str, default: u64) -> u64 {
     std::env::var(name)

@@ -13,7 +13,10 @@ use alicloud_openapi::{Credentials, sign};
 use axum::body::Body;
 use axum::http::{HeaderName, HeaderValue, Method, Request, StatusCode};
 use base64::Engine as _;
-use common::{ECD, ECS, KEY, OIDC_ISSUER, OIDC_PROVIDER, REGION, ROLE, STS, STS_VERSION};
+use common::{
+    DESKTOP, ECD, ECS, IMAGE, KEY, OIDC_ISSUER, OIDC_PROVIDER, OTHER, RECIPIENT, REGION, ROLE, STS,
+    STS_VERSION,
+};
 use proptest::prelude::*;
 use serde_json::Value;
 use tower::ServiceExt;
@@ -96,10 +99,10 @@ const WORDS: &[&str] = &[
     "AddAccount.1",
     "AddAccount.11",
     "RemoveAccount.1",
-    "2234567890123456",
+    OTHER,
     "4999999999999999",
-    "m-bp1demoimage00000001",
-    "ecd-demodesktop0000001",
+    IMAGE,
+    DESKTOP,
     "DesktopId",
     "ImageName",
     "Name",
@@ -211,11 +214,11 @@ const COMMON: &[&str] = &[
 /// Parameters that make calls valid, so random ones get past the first required-parameter check.
 const VALID: &[(&str, &str)] = &[
     ("RegionId", REGION),
-    ("ImageId", "m-bp1demoimage00000001"),
-    ("ImageId.1", "m-bp1demoimage00000001"),
-    ("DesktopId", "ecd-demodesktop0000001"),
-    ("AddAccount.1", "2234567890123456"),
-    ("RemoveAccount.1", "3234567890123456"),
+    ("ImageId", IMAGE),
+    ("ImageId.1", IMAGE),
+    ("DesktopId", DESKTOP),
+    ("AddAccount.1", OTHER),
+    ("RemoveAccount.1", RECIPIENT),
     ("ImageName", "golden"),
     ("Name", "renamed"),
     ("RoleArn", ROLE),

@@ -877,9 +877,7 @@ async fn client_read_timeout_bounds_each_attempt() {
 // Credential settings, through the emulator's STS, instance metadata service and credentials URI
 // ---------------------------------------------------------------------------------------------------
 
-const ROLE: &str = "acs:ram::1234567890123456:role/emulator-role";
-const EXTERNAL_ID_ROLE: &str = "acs:ram::1234567890123456:role/external-id-role";
-const OIDC_PROVIDER: &str = "acs:ram::1234567890123456:oidc-provider/emulator-oidc";
+use alicloud_emulator::seed::{EXTERNAL_ID, EXTERNAL_ID_ROLE, OIDC_PROVIDER, ROLE, ROLE_NAME};
 /// A JWT the emulator's OIDC provider takes: its issuer and audience, expiring in 2100 (the signature is
 /// not verified).
 const OIDC_TOKEN: &str = "eyJhbGciOiJSUzI1NiIsInR5cCI6IkpXVCJ9.eyJpc3MiOiJodHRwczovL29pZGMuZW11bGF0b3IuaW52YWxpZCIsImF1ZCI6InN0cy5hbGl5dW5jcy5jb20iLCJzdWIiOiJzeXN0ZW06c2VydmljZWFjY291bnQ6Y2k6ZGVwbG95ZXIiLCJpYXQiOjE3MDAwMDAwMDAsImV4cCI6NDEwMjQ0NDgwMH0.c2lnbmF0dXJl";
@@ -937,7 +935,7 @@ async fn assume_role_is_applied_on_top_of_the_configured_keys() {
         "the role's keys are reused"
     );
     // externalId reaches STS: the right one is accepted, a wrong one refused.
-    for (external_id, works) in [("emulator-external-id", true), ("another-id", false)] {
+    for (external_id, works) in [(EXTERNAL_ID, true), ("another-id", false)] {
         config["assumeRole"] = json!({"roleArn": EXTERNAL_ID_ROLE, "externalId": external_id});
         let mut p = Provider::start(&[]).await;
         check_then_configure(&mut p, config.clone())
@@ -1005,7 +1003,7 @@ async fn ecs_role_name_and_credentials_uri_are_credential_sources() {
     let base = json!({"region": "cn-hangzhou", "endpoints": {"ecs": emu.url, "ecd": emu.url}});
 
     let mut config = base.clone();
-    config["ecsRoleName"] = json!("emulator-role");
+    config["ecsRoleName"] = json!(ROLE_NAME);
     let mut p = Provider::start(&[("ALIBABA_CLOUD_ECS_METADATA_ENDPOINT", &metadata)]).await;
     check_then_configure(&mut p, config)
         .await

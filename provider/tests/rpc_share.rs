@@ -54,7 +54,7 @@ async fn share_lifecycle_create_read_import_diff_delete() {
             &id,
             inputs.clone(),
             inputs.clone(),
-            json!({"imageId": IMAGE_1, "accountId": "3234567890123456"}),
+            json!({"imageId": IMAGE_1, "accountId": THIRD_ACCOUNT}),
         )
         .await;
     assert_eq!(d.replaces, vec!["accountId"]);
@@ -106,12 +106,12 @@ async fn share_read_pages_through_every_account() {
 async fn share_read_of_deleted_image_or_malformed_id() {
     let emu = Emulator::start().await;
     let mut p = Provider::configured(&emu).await;
-    let gone = "m-bp1doesnotexist0001:2234567890123456";
+    let gone = &format!("m-bp1doesnotexist0001:{OTHER_ACCOUNT}");
     let (rid, _, _) = p
         .read(
             SHARE,
             gone,
-            json!({"imageId": "m-bp1doesnotexist0001", "accountId": "2234567890123456"}),
+            json!({"imageId": "m-bp1doesnotexist0001", "accountId": OTHER_ACCOUNT}),
         )
         .await
         .expect("a refresh of a vanished share says it is gone");

@@ -12,40 +12,28 @@ use serde_json::Value;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
-pub const KEY: (&str, &str) = ("LTAI5tDemoEmulatorKey01", "demoEmulatorSecret01");
-pub const OTHER_KEY: (&str, &str) = ("LTAI5tOtherEmulatorKey2", "otherEmulatorSecret02");
-pub const STS: (&str, &str, &str) = (
-    "STS.DemoEmulatorKey01",
-    "stsDemoSecret01",
-    "demo-sts-token-01",
-);
+use alicloud_emulator::seed;
+#[allow(unused_imports)] // each test file uses a different part of the seed
+pub use alicloud_emulator::seed::{
+    CROSS_ACCOUNT_ROLE, EXTERNAL_ID, EXTERNAL_ID_ROLE, FIRST_OF_FIFTY_RECIPIENTS, OIDC_AUDIENCE,
+    OIDC_ISSUER, OIDC_PROVIDER, OWNER, RECIPIENT, REGION, ROLE, ROLE_NAME,
+};
+
+pub const KEY: (&str, &str) = (seed::ACCESS_KEY_ID, seed::ACCESS_KEY_SECRET);
+pub const OTHER_KEY: (&str, &str) = (seed::OTHER_ACCESS_KEY_ID, seed::OTHER_ACCESS_KEY_SECRET);
+pub const STS: (&str, &str, &str) = (seed::STS_KEY_ID, seed::STS_KEY_SECRET, seed::STS_TOKEN);
 pub const EXPIRED_STS: (&str, &str, &str) = (
-    "STS.ExpiredEmulatorKey1",
-    "stsExpiredSecret01",
-    "expired-sts-token-01",
+    seed::EXPIRED_STS_KEY_ID,
+    seed::EXPIRED_STS_KEY_SECRET,
+    seed::EXPIRED_STS_TOKEN,
 );
-pub const OWNER: &str = "1234567890123456";
-pub const OTHER: &str = "2234567890123456";
-pub const REGION: &str = "cn-hangzhou";
-pub const IMAGE: &str = "m-bp1demoimage00000001";
-pub const OTHER_OWNERS_IMAGE: &str = "m-bp1otherimage0000001";
-pub const DESKTOP: &str = "ecd-demodesktop0000001";
+pub const OTHER: &str = seed::OTHER_ACCOUNT;
+pub const IMAGE: &str = seed::IMAGE_1;
+pub const OTHER_OWNERS_IMAGE: &str = seed::OTHERS_IMAGE;
+pub const DESKTOP: &str = seed::DESKTOP_1;
 pub const ECS: &str = "2014-05-26";
 pub const ECD: &str = "2020-09-30";
 pub const STS_VERSION: &str = "2015-04-01";
-
-/// Roles and the OIDC provider of the default seed.
-pub const ROLE: &str = "acs:ram::1234567890123456:role/emulator-role";
-pub const ROLE_NAME: &str = "emulator-role";
-pub const EXTERNAL_ID_ROLE: &str = "acs:ram::1234567890123456:role/external-id-role";
-pub const EXTERNAL_ID: &str = "emulator-external-id";
-pub const CROSS_ACCOUNT_ROLE: &str = "acs:ram::2234567890123456:role/cross-account-role";
-pub const OIDC_PROVIDER: &str = "acs:ram::1234567890123456:oidc-provider/emulator-oidc";
-pub const OIDC_ISSUER: &str = "https://oidc.emulator.invalid";
-pub const OIDC_AUDIENCE: &str = "sts.aliyuncs.com";
-
-/// Recipient accounts in the default seed (no keys; images can be shared with them).
-pub const RECIPIENT: &str = "3234567890123456";
 
 /// `n` distinct well-formed account ids that no seed knows: they do not exist until registered.
 pub fn unknown_accounts(n: usize) -> Vec<String> {
