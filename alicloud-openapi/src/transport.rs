@@ -1,6 +1,7 @@
 //! One request on the wire: sign it, send it, and classify the answer. No retries here (see
 //! [`retry`](crate::retry)).
 
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use serde_json::Value;
@@ -68,9 +69,40 @@ pub(crate) struct Request<'a> {
     pub params: &'a [(String, String)],
 }
 
+/// An HTTP client built at its first request. Building one loads the TLS configuration and its root
+/// certificates, which a process that is configured but makes no call never needs.
+pub(crate) struct LazyHttp {
+    builder: Box<dyn Fn() -> reqwest::ClientBuilder + Send + Sync>,
+    client: OnceLock<reqwest::Client>,
+}
+
+impl LazyHttp {
+    /// A client that `builder` makes when first asked for.
+    pub(crate) fn new(
+        builder: impl Fn() -> reqwest::ClientBuilder + Send + Sync + 'static,
+    ) -> LazyHttp {
+        LazyHttp {
+            builder: Box::new(builder),
+            client: OnceLock::new(),
+        }
+    }
+
+    /// The client, built now if it was not yet.
+    pub(crate) fn get(&self) -> Result<&reqwest::Client, Error> {
+        if let Some(client) = self.client.get() {
+            return Ok(client);
+        }
+        let built = (self.builder)()
+            .build()
+            .map_err(|e| Error::Config(format!("cannot build the HTTP client: {e}")))?;
+        // Two first requests at once may both build one; the first stored is kept.
+        Ok(self.client.get_or_init(|| built))
+    }
+}
+
 /// Signs and sends requests; shared by the client and the credential sources that call STS.
 pub(crate) struct Transport {
-    http: reqwest::Client,
+    http: LazyHttp,
     signature: SignatureVersion,
     timeouts: Timeouts,
     gates: Gates,
@@ -140,11 +172,12 @@ impl Transport {
         user_agent: &str,
         max_calls_in_flight: usize,
     ) -> Result<Transport, Error> {
-        let http = reqwest::Client::builder()
-            .connect_timeout(timeouts.connect)
-            .user_agent(user_agent)
-            .build()
-            .map_err(|e| Error::Config(format!("cannot build the HTTP client: {e}")))?;
+        let (connect, user_agent) = (timeouts.connect, user_agent.to_string());
+        let http = LazyHttp::new(move || {
+            reqwest::Client::builder()
+                .connect_timeout(connect)
+                .user_agent(&user_agent)
+        });
         Ok(Transport {
             http,
             signature,
@@ -207,6 +240,7 @@ impl Transport {
             action,
             params,
         } = *request;
+        let http = self.http.get()?;
         let nonce = uuid::Uuid::new_v4().simple().to_string();
         let timestamp = chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string();
         let host = endpoint.host();
@@ -233,7 +267,7 @@ impl Transport {
                         .filter(|q| !q.is_empty())
                         .map(String::as_str),
                 );
-                let mut req = self.http.post(url);
+                let mut req = http.post(url);
                 // reqwest derives Host from the URL, exactly as signed.
                 for (name, value) in call
                     .v3_headers(query, body.as_bytes())
@@ -248,8 +282,7 @@ impl Transport {
                     req.header("content-type", FORM).body(body)
                 }
             }
-            SignatureVersion::V1 => self
-                .http
+            SignatureVersion::V1 => http
                 .post(endpoint.url().clone())
                 .header("content-type", FORM)
                 .body(sign::canonical_query(&call.v1_params(params))),

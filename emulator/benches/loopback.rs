@@ -5,11 +5,11 @@
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use alicloud_openapi::sign;
+use alicloud_emulator::seed::{ACCESS_KEY_ID, ACCESS_KEY_SECRET, IMAGE_1 as IMAGE};
+use alicloud_openapi::{Credentials, sign};
 use serde_json::{Value, json};
 
-const KEY: (&str, &str) = ("LTAI5tDemoEmulatorKey01", "demoEmulatorSecret01");
-const IMAGE: &str = "m-bp1demoimage00000001";
+const KEY: (&str, &str) = (ACCESS_KEY_ID, ACCESS_KEY_SECRET);
 
 fn env_number(name: &str, default: u64) -> u64 {
     std::env::var(name)
@@ -30,19 +30,18 @@ fn describe(http: &reqwest::Client, base: &str, host: &str) -> reqwest::RequestB
     .collect();
     let timestamp = chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string();
     let nonce = uuid::Uuid::new_v4().to_string();
-    let call = sign::RpcCall {
+    let credentials = Credentials::new(KEY.0, KEY.1, None, "bench");
+    let call = sign::Call {
         method: "POST",
         host,
         action: "DescribeImageSharePermission",
         version: "2014-05-26",
         timestamp: &timestamp,
         nonce: &nonce,
-        access_key_id: KEY.0,
-        secret: KEY.1,
-        security_token: None,
+        credentials: Some(&credentials),
     };
     let mut builder = http.post(format!("{base}/?{}", sign::canonical_query(&query)));
-    for (name, value) in call.v3_headers(&query) {
+    for (name, value) in call.v3_headers(&query, b"") {
         builder = builder.header(name, value);
     }
     builder

@@ -13,6 +13,7 @@ pub mod error;
 pub mod metadata;
 pub mod model;
 mod params;
+pub mod seed;
 pub mod sts;
 
 use std::collections::{BTreeMap, HashMap};

@@ -2,7 +2,7 @@
 
 mod common;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use alicloud_emulator::Timing;
 use common::*;
@@ -158,13 +158,15 @@ async fn a_throttle_rule_can_announce_when_to_retry() {
     e.stop().await;
 }
 
-#[tokio::test]
+// The clock is paused: it moves only when every task waits on a timer, so the delays measured here are
+// the emulator's own, whatever the machine's load.
+#[tokio::test(start_paused = true)]
 async fn latency_rules_delay_the_answer_of_the_next_call_only() {
     let e = Emulator::start().await;
     let rule = e
         .fault(json!({"kind": "latency", "latencyMs": 300, "count": 1}))
         .await;
-    let started = Instant::now();
+    let started = tokio::time::Instant::now();
     assert_eq!(share(&e, OTHER).await.0, 200);
     // A lower bound only: the delay is a sleep before the call runs, so it can never be shorter.
     assert!(started.elapsed() >= Duration::from_millis(300));
@@ -188,7 +190,9 @@ async fn latency_rules_delay_the_answer_of_the_next_call_only() {
     e.stop().await;
 }
 
-#[tokio::test]
+// The clock is paused: it moves only when every task waits on a timer, so the delays measured here are
+// the emulator's own, whatever the machine's load.
+#[tokio::test(start_paused = true)]
 async fn calls_wait_answers_once_the_counter_is_reached() {
     let e = Emulator::start().await;
     let waiter = {
@@ -224,7 +228,7 @@ async fn calls_wait_answers_once_the_counter_is_reached() {
     assert_eq!(status, 200);
 
     // Not reached in time: 408, with the counters as they are.
-    let started = Instant::now();
+    let started = tokio::time::Instant::now();
     let (status, body) = e
         .control_get_status("calls/wait?action=CreateImage&count=1&timeoutMs=50")
         .await;
@@ -346,11 +350,13 @@ async fn hang_holds_the_request_unanswered_until_the_emulator_stops() {
     );
 }
 
-#[tokio::test]
+// The clock is paused: it moves only when every task waits on a timer, so the delays measured here are
+// the emulator's own, whatever the machine's load.
+#[tokio::test(start_paused = true)]
 async fn hang_with_latency_drops_the_connection_after_that_time() {
     let e = Emulator::start().await;
     e.fault(json!({"kind": "hang", "latencyMs": 200})).await;
-    let started = Instant::now();
+    let started = tokio::time::Instant::now();
     let got = outcome(
         e.v3(ECS, "ModifyImageSharePermission")
             .param("RegionId", REGION)

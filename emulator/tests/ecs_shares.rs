@@ -352,13 +352,18 @@ async fn an_account_that_does_not_exist_fails_the_whole_call() {
 #[tokio::test]
 async fn the_seeded_recipients_exist() {
     let e = Emulator::start().await;
-    let seeded: Vec<String> = [OTHER, RECIPIENT, "3000000000000000", "3000000000000049"]
-        .map(String::from)
-        .to_vec();
+    let first: u64 = FIRST_OF_FIFTY_RECIPIENTS.parse().expect("an account id");
+    let seeded: Vec<String> = [
+        OTHER.to_string(),
+        RECIPIENT.to_string(),
+        first.to_string(),
+        (first + 49).to_string(),
+    ]
+    .to_vec();
     let (status, body) = modify(&e, &seeded, &[]).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(e.shares(IMAGE).await, seeded);
-    let (status, _) = modify(&e, &["3000000000000050".into()], &[]).await;
+    let (status, _) = modify(&e, &[(first + 50).to_string()], &[]).await;
     assert_eq!(status, 404, "the seeded range ends at ...049");
     e.stop().await;
 }

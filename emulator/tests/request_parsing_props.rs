@@ -9,11 +9,14 @@ use std::sync::Arc;
 
 use alicloud_emulator::model::{DEFAULT_SEED, World};
 use alicloud_emulator::{Shared, Timing, api};
-use alicloud_openapi::sign;
+use alicloud_openapi::{Credentials, sign};
 use axum::body::Body;
 use axum::http::{HeaderName, HeaderValue, Method, Request, StatusCode};
 use base64::Engine as _;
-use common::{ECD, ECS, KEY, OIDC_ISSUER, OIDC_PROVIDER, REGION, ROLE, STS, STS_VERSION};
+use common::{
+    DESKTOP, ECD, ECS, IMAGE, KEY, OIDC_ISSUER, OIDC_PROVIDER, OTHER, RECIPIENT, REGION, ROLE, STS,
+    STS_VERSION,
+};
 use proptest::prelude::*;
 use serde_json::Value;
 use tower::ServiceExt;
@@ -96,10 +99,10 @@ const WORDS: &[&str] = &[
     "AddAccount.1",
     "AddAccount.11",
     "RemoveAccount.1",
-    "2234567890123456",
+    OTHER,
     "4999999999999999",
-    "m-bp1demoimage00000001",
-    "ecd-demodesktop0000001",
+    IMAGE,
+    DESKTOP,
     "DesktopId",
     "ImageName",
     "Name",
@@ -211,11 +214,11 @@ const COMMON: &[&str] = &[
 /// Parameters that make calls valid, so random ones get past the first required-parameter check.
 const VALID: &[(&str, &str)] = &[
     ("RegionId", REGION),
-    ("ImageId", "m-bp1demoimage00000001"),
-    ("ImageId.1", "m-bp1demoimage00000001"),
-    ("DesktopId", "ecd-demodesktop0000001"),
-    ("AddAccount.1", "2234567890123456"),
-    ("RemoveAccount.1", "3234567890123456"),
+    ("ImageId", IMAGE),
+    ("ImageId.1", IMAGE),
+    ("DesktopId", DESKTOP),
+    ("AddAccount.1", OTHER),
+    ("RemoveAccount.1", RECIPIENT),
     ("ImageName", "golden"),
     ("Name", "renamed"),
     ("RoleArn", ROLE),
@@ -303,18 +306,19 @@ fn anonymous(
 ) -> Request<Body> {
     let timestamp = chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string();
     let nonce = uuid::Uuid::new_v4().to_string();
-    let call = sign::AnonymousCall {
+    let call = sign::Call {
         method: "POST",
         host: "127.0.0.1",
         action,
         version,
         timestamp: &timestamp,
         nonce: &nonce,
+        credentials: None,
     };
     let builder = Request::builder().method(Method::POST);
     if v3 {
         let mut builder = builder.uri(format!("/?{}", sign::canonical_query(params)));
-        for (name, value) in call.v3_headers(b"") {
+        for (name, value) in call.v3_headers(&[], b"") {
             builder = builder.header(name, value);
         }
         builder.body(Body::empty()).expect("request")
@@ -341,21 +345,24 @@ fn signed(
     let host = "127.0.0.1";
     let timestamp = chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string();
     let nonce = uuid::Uuid::new_v4().to_string();
-    let call = sign::RpcCall {
+    let credentials = if sts {
+        Credentials::new(STS.0, STS.1, Some(STS.2.to_string()), "test")
+    } else {
+        Credentials::new(KEY.0, KEY.1, None, "test")
+    };
+    let call = sign::Call {
         method: if get { "GET" } else { "POST" },
         host,
         action,
         version,
         timestamp: &timestamp,
         nonce: &nonce,
-        access_key_id: if sts { STS.0 } else { KEY.0 },
-        secret: if sts { STS.1 } else { KEY.1 },
-        security_token: sts.then_some(STS.2),
+        credentials: Some(&credentials),
     };
     let builder = Request::builder().method(call.method);
     if v3 {
         let mut builder = builder.uri(format!("/?{}", sign::canonical_query(params)));
-        for (name, value) in call.v3_headers(params) {
+        for (name, value) in call.v3_headers(params, b"") {
             builder = builder.header(name, value);
         }
         builder.body(Body::empty()).expect("request")

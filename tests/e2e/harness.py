@@ -19,14 +19,16 @@ TARGET = pathlib.Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target")) / "de
 PROGRAMS = pathlib.Path(__file__).resolve().parent / "programs"
 NODE_PULUMI = "3.185.0"
 
-REGION = "cn-hangzhou"
-ACCESS_KEY = "LTAI5tDemoEmulatorKey01"
-SECRET_KEY = "demoEmulatorSecret01"
-IMAGE_1 = "m-bp1demoimage00000001"
-IMAGE_2 = "m-bp1demoimage00000002"
-ACCOUNT_A = "2234567890123456"
-ACCOUNT_B = "3234567890123456"
-DESKTOP_1 = "ecd-demodesktop0000001"
+# What the emulator's default seed holds, by the names emulator/src/seed.rs gives it.
+SEED = json.loads((ROOT / "emulator" / "seed" / "names.json").read_text())
+REGION = SEED["REGION"]
+ACCESS_KEY = SEED["ACCESS_KEY_ID"]
+SECRET_KEY = SEED["ACCESS_KEY_SECRET"]
+IMAGE_1 = SEED["IMAGE_1"]
+IMAGE_2 = SEED["IMAGE_2"]
+ACCOUNT_A = SEED["OTHER_ACCOUNT"]
+ACCOUNT_B = SEED["RECIPIENT"]
+DESKTOP_1 = SEED["DESKTOP_1"]
 
 
 def run(cmd, cwd=None, env=None, check=True, timeout=600):

@@ -14,22 +14,22 @@ import urllib.parse
 
 import pytest
 
-from harness import (ACCESS_KEY, ACCOUNT_A, ACCOUNT_B, DESKTOP_1, IMAGE_1, REGION, SECRET_KEY, Stack,
+from harness import (ACCESS_KEY, ACCOUNT_A, ACCOUNT_B, DESKTOP_1, IMAGE_1, REGION, SECRET_KEY, SEED, Stack,
                      assert_consistent)
 
 PYTHON = pytest.mark.parametrize("runtime", ["python"], indirect=True)
 
-OWNER = "1234567890123456"
-OTHER_OWNER = "2234567890123456"
-EMULATOR_ROLE = f"acs:ram::{OWNER}:role/emulator-role"
-CROSS_ACCOUNT_ROLE = f"acs:ram::{OTHER_OWNER}:role/cross-account-role"
-OIDC_PROVIDER = f"acs:ram::{OWNER}:oidc-provider/emulator-oidc"
-OIDC_ISSUER = "https://oidc.emulator.invalid"
-OIDC_AUDIENCE = "sts.aliyuncs.com"
-INSTANCE_ROLE = "emulator-role"
+OWNER = SEED["OWNER"]
+OTHER_OWNER = SEED["OTHER_ACCOUNT"]
+EMULATOR_ROLE = SEED["ROLE"]
+CROSS_ACCOUNT_ROLE = SEED["CROSS_ACCOUNT_ROLE"]
+OIDC_PROVIDER = SEED["OIDC_PROVIDER"]
+OIDC_ISSUER = SEED["OIDC_ISSUER"]
+OIDC_AUDIENCE = SEED["OIDC_AUDIENCE"]
+INSTANCE_ROLE = SEED["ROLE_NAME"]
 # A custom image of the second account: only that account's keys can share it (another account's call is
 # InvalidImageId.NotFound), so a share of it proves which account made the call.
-OTHER_IMAGE = "m-bp1otherimage0000001"
+OTHER_IMAGE = SEED["OTHERS_IMAGE"]
 ROLE_ACCOUNTS = {EMULATOR_ROLE: OWNER, CROSS_ACCOUNT_ROLE: OTHER_OWNER}
 STS_ACTIONS = ("AssumeRole", "AssumeRoleWithOIDC")
 IMDS_ACTIONS = ("IMDS.Token", "IMDS.RoleList", "IMDS.RoleCredentials")

@@ -8,12 +8,12 @@ import re
 import pytest
 
 from harness import (ACCOUNT_A, ACCOUNT_B, DESKTOP_1, IMAGE_1, IMAGE_TYPE, MAIN_FILE, PROGRAMS, REGION, ROOT,
-                     SHARE_TYPE, Runtime, Stack, program_from, run)
+                     SEED, SHARE_TYPE, Runtime, Stack, program_from, run)
 
 MUTATING = {"ModifyImageSharePermission", "CreateImage", "ModifyImageAttribute", "DeleteImages"}
 # A second account of the seed (a bench recipient), so that the two shares are `share` and `share-<account>`:
 # the names the end-to-end program gives them.
-ACCOUNT_C = "3000000000000000"
+ACCOUNT_C = SEED["FIRST_OF_FIFTY_RECIPIENTS"]
 NAME, DESCRIPTION = "imported-image", "Made by hand"
 
 

@@ -17,6 +17,7 @@ use super::{
 use crate::endpoints::{Endpoint, Protocol};
 use crate::environment::{Environment, Setting, SettingNames};
 use crate::error::Error;
+use crate::transport::LazyHttp;
 
 /// The metadata service's address.
 pub(crate) const DEFAULT_ENDPOINT: &str = "http://100.100.100.200";
@@ -36,7 +37,7 @@ pub(crate) struct EcsMetadataProvider {
     imdsv1_disabled: bool,
     /// Whether an unreachable service (or an instance without a role) means "none here" instead of an error.
     probe: bool,
-    http: reqwest::Client,
+    http: LazyHttp,
 }
 
 /// Why a step failed: the service was not there, or it answered wrongly.
@@ -57,12 +58,12 @@ impl EcsMetadataProvider {
             &env.var(ENDPOINT).unwrap_or_else(|| DEFAULT_ENDPOINT.into()),
             Protocol::Http,
         )?;
-        let http = reqwest::Client::builder()
-            .no_proxy()
-            .connect_timeout(TIMEOUT)
-            .read_timeout(TIMEOUT)
-            .build()
-            .map_err(|e| Error::Config(format!("cannot build the HTTP client: {e}")))?;
+        let http = LazyHttp::new(|| {
+            reqwest::Client::builder()
+                .no_proxy()
+                .connect_timeout(TIMEOUT)
+                .read_timeout(TIMEOUT)
+        });
         Ok(EcsMetadataProvider {
             endpoint,
             role_name: role_name.filter(|r| !r.is_empty()),
@@ -70,6 +71,10 @@ impl EcsMetadataProvider {
             probe,
             http,
         })
+    }
+
+    fn http(&self) -> Result<&reqwest::Client, Failure> {
+        self.http.get().map_err(|e| Failure::Broken(e.to_string()))
     }
 
     fn url(&self, path: &str) -> String {
@@ -100,7 +105,7 @@ impl EcsMetadataProvider {
     /// The IMDSv2 session token; `None` to go on without one (v1).
     async fn token(&self) -> Result<Option<String>, Failure> {
         let request = self
-            .http
+            .http()?
             .put(self.url(TOKEN_PATH))
             .header("X-aliyun-ecs-metadata-token-ttl-seconds", TOKEN_TTL_SECONDS);
         match self.send(request, "getting a metadata token").await {
@@ -124,7 +129,7 @@ impl EcsMetadataProvider {
         token: Option<&str>,
         what: &str,
     ) -> Result<(u16, String), Failure> {
-        let mut request = self.http.get(self.url(path));
+        let mut request = self.http()?.get(self.url(path));
         if let Some(token) = token {
             request = request.header("x-aliyun-ecs-metadata-token", token);
         }
@@ -401,7 +406,9 @@ mod tests {
         assert!(err.contains(IMDSV1_DISABLED), "{err}");
     }
 
-    #[tokio::test]
+    // The clock is paused: time moves only when every task waits on a timer, so the waits measured below
+    // are the provider's own timeouts, whatever the machine's load.
+    #[tokio::test(start_paused = true)]
     async fn unreachable_is_none_for_a_probe_and_an_error_by_name() {
         // A port nobody listens on: bind, note the port, close.
         let port = std::net::TcpListener::bind("127.0.0.1:0")
@@ -417,12 +424,27 @@ mod tests {
                 .describe()
                 .contains(&format!("http://127.0.0.1:{port}"))
         );
-        let started = std::time::Instant::now();
+        let started = tokio::time::Instant::now();
         assert!(provide(&probe, &t).await.unwrap().is_none());
-        assert!(started.elapsed() < Duration::from_secs(3));
+        assert_eq!(
+            tokio::time::Instant::now(),
+            started,
+            "a refused connection is not retried"
+        );
         let named = EcsMetadataProvider::new(&env, Some("worker".into()), false).unwrap();
         let err = provide(&named, &t).await.unwrap_err().to_string();
         assert!(err.contains("RAM role \"worker\""), "{err}");
+
+        // A service that takes the request and never answers costs the probe one read timeout: it stops at
+        // the token request instead of trying the others.
+        let silent =
+            Server::start(|_| Reply::json(200, "t").after(Duration::from_secs(3600))).await;
+        let probe = EcsMetadataProvider::new(&super::tests::env(&silent, &[]), None, true).unwrap();
+        let started = tokio::time::Instant::now();
+        assert!(provide(&probe, &t).await.unwrap().is_none());
+        let waited = tokio::time::Instant::now() - started;
+        assert!(waited >= TIMEOUT && waited < 2 * TIMEOUT, "{waited:?}");
+        assert_eq!(silent.count(), 1);
     }
 
     #[tokio::test]

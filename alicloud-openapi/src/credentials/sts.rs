@@ -207,22 +207,25 @@ fn credentials(answer: Value, action: &str, source: String) -> Result<Credential
         .map_err(|why| Error::InvalidResponse(format!("{action}: {why}")))
 }
 
-/// One STS call, retried by the policy: another try only hands out another set of credentials.
-async fn call(
+/// One STS call that hands out credentials (named `source`), retried by the policy: another try only hands
+/// out another set.
+async fn issue(
     transport: &Transport,
     endpoint: &Endpoint,
     ctx: &CallContext,
     action: &str,
     params: &[(String, String)],
     auth: Auth<'_>,
-) -> Result<Value, Error> {
+    source: String,
+) -> Result<Credentials, Error> {
     let request = Request {
         endpoint,
         service: Service::Sts,
         action,
         params,
     };
-    retry::call(transport, &request, auth, Idempotency::Safe, ctx).await
+    let answer = retry::call(transport, &request, auth, Idempotency::Safe, ctx).await?;
+    credentials(answer, action, source)
 }
 
 /// `AssumeRole`, signed with `signer`.
@@ -233,21 +236,19 @@ pub(crate) async fn assume_role(
     signer: &Credentials,
     request: &AssumeRole,
 ) -> Result<Credentials, Error> {
+    let source = format!("role {} assumed with {}", request.role_arn, signer.source);
     let params = request.params();
-    let answer = call(
+    let auth = Auth::Signed(signer);
+    issue(
         transport,
         endpoint,
         ctx,
         "AssumeRole",
         &params,
-        Auth::Signed(signer),
+        auth,
+        source,
     )
-    .await?;
-    credentials(
-        answer,
-        "AssumeRole",
-        format!("role {} assumed with {}", request.role_arn, signer.source),
-    )
+    .await
 }
 
 /// `AssumeRoleWithOIDC`, anonymous.
@@ -257,24 +258,22 @@ pub(crate) async fn assume_role_with_oidc(
     ctx: &CallContext,
     request: &AssumeRoleWithOidc,
 ) -> Result<Credentials, Error> {
+    let source = format!(
+        "role {} assumed with an OIDC token from {}",
+        request.role_arn, request.oidc_provider_arn
+    );
     let params = request.params();
-    let answer = call(
+    let action = "AssumeRoleWithOIDC";
+    issue(
         transport,
         endpoint,
         ctx,
-        "AssumeRoleWithOIDC",
+        action,
         &params,
         Auth::Anonymous,
+        source,
     )
-    .await?;
-    credentials(
-        answer,
-        "AssumeRoleWithOIDC",
-        format!(
-            "role {} assumed with an OIDC token from {}",
-            request.role_arn, request.oidc_provider_arn
-        ),
-    )
+    .await
 }
 
 #[cfg(test)]

@@ -11,6 +11,7 @@ use super::{
 };
 use crate::environment::{Setting, SettingNames};
 use crate::error::Error;
+use crate::transport::LazyHttp;
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 const READ_TIMEOUT: Duration = Duration::from_secs(10);
@@ -19,7 +20,7 @@ const VARIABLE: &str = "ALIBABA_CLOUD_CREDENTIALS_URI";
 /// Fetches credentials from a URL.
 pub(crate) struct UriProvider {
     url: reqwest::Url,
-    http: reqwest::Client,
+    http: LazyHttp,
 }
 
 impl UriProvider {
@@ -31,17 +32,19 @@ impl UriProvider {
             .ok_or_else(|| {
                 Error::Credentials(format!("{what}: not an http(s) URL: {}", shown(uri)))
             })?;
-        let http = reqwest::Client::builder()
-            .connect_timeout(CONNECT_TIMEOUT)
-            .read_timeout(READ_TIMEOUT)
-            .build()
-            .map_err(|e| Error::Config(format!("cannot build the HTTP client: {e}")))?;
+        let http = LazyHttp::new(|| {
+            reqwest::Client::builder()
+                .connect_timeout(CONNECT_TIMEOUT)
+                .read_timeout(READ_TIMEOUT)
+        });
         Ok(UriProvider { url, http })
     }
 
     async fn fetch(&self) -> Result<Credentials, String> {
         let response = self
             .http
+            .get()
+            .map_err(|e| e.to_string())?
             .get(self.url.clone())
             .send()
             .await

@@ -7,45 +7,33 @@ use std::sync::Arc;
 
 use alicloud_emulator::model::{DEFAULT_SEED, World};
 use alicloud_emulator::{Shared, Timing, load_world, serve, serve_metadata};
-use alicloud_openapi::sign;
+use alicloud_openapi::{Credentials, sign};
 use serde_json::Value;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
-pub const KEY: (&str, &str) = ("LTAI5tDemoEmulatorKey01", "demoEmulatorSecret01");
-pub const OTHER_KEY: (&str, &str) = ("LTAI5tOtherEmulatorKey2", "otherEmulatorSecret02");
-pub const STS: (&str, &str, &str) = (
-    "STS.DemoEmulatorKey01",
-    "stsDemoSecret01",
-    "demo-sts-token-01",
-);
+use alicloud_emulator::seed;
+#[allow(unused_imports)] // each test file uses a different part of the seed
+pub use alicloud_emulator::seed::{
+    CROSS_ACCOUNT_ROLE, EXTERNAL_ID, EXTERNAL_ID_ROLE, FIRST_OF_FIFTY_RECIPIENTS, OIDC_AUDIENCE,
+    OIDC_ISSUER, OIDC_PROVIDER, OWNER, RECIPIENT, REGION, ROLE, ROLE_NAME,
+};
+
+pub const KEY: (&str, &str) = (seed::ACCESS_KEY_ID, seed::ACCESS_KEY_SECRET);
+pub const OTHER_KEY: (&str, &str) = (seed::OTHER_ACCESS_KEY_ID, seed::OTHER_ACCESS_KEY_SECRET);
+pub const STS: (&str, &str, &str) = (seed::STS_KEY_ID, seed::STS_KEY_SECRET, seed::STS_TOKEN);
 pub const EXPIRED_STS: (&str, &str, &str) = (
-    "STS.ExpiredEmulatorKey1",
-    "stsExpiredSecret01",
-    "expired-sts-token-01",
+    seed::EXPIRED_STS_KEY_ID,
+    seed::EXPIRED_STS_KEY_SECRET,
+    seed::EXPIRED_STS_TOKEN,
 );
-pub const OWNER: &str = "1234567890123456";
-pub const OTHER: &str = "2234567890123456";
-pub const REGION: &str = "cn-hangzhou";
-pub const IMAGE: &str = "m-bp1demoimage00000001";
-pub const OTHER_OWNERS_IMAGE: &str = "m-bp1otherimage0000001";
-pub const DESKTOP: &str = "ecd-demodesktop0000001";
+pub const OTHER: &str = seed::OTHER_ACCOUNT;
+pub const IMAGE: &str = seed::IMAGE_1;
+pub const OTHER_OWNERS_IMAGE: &str = seed::OTHERS_IMAGE;
+pub const DESKTOP: &str = seed::DESKTOP_1;
 pub const ECS: &str = "2014-05-26";
 pub const ECD: &str = "2020-09-30";
 pub const STS_VERSION: &str = "2015-04-01";
-
-/// Roles and the OIDC provider of the default seed.
-pub const ROLE: &str = "acs:ram::1234567890123456:role/emulator-role";
-pub const ROLE_NAME: &str = "emulator-role";
-pub const EXTERNAL_ID_ROLE: &str = "acs:ram::1234567890123456:role/external-id-role";
-pub const EXTERNAL_ID: &str = "emulator-external-id";
-pub const CROSS_ACCOUNT_ROLE: &str = "acs:ram::2234567890123456:role/cross-account-role";
-pub const OIDC_PROVIDER: &str = "acs:ram::1234567890123456:oidc-provider/emulator-oidc";
-pub const OIDC_ISSUER: &str = "https://oidc.emulator.invalid";
-pub const OIDC_AUDIENCE: &str = "sts.aliyuncs.com";
-
-/// Recipient accounts in the default seed (no keys; images can be shared with them).
-pub const RECIPIENT: &str = "3234567890123456";
 
 /// `n` distinct well-formed account ids that no seed knows: they do not exist until registered.
 pub fn unknown_accounts(n: usize) -> Vec<String> {
@@ -391,18 +379,21 @@ impl<'a> Call<'a> {
             .unwrap_or_else(|| self.emulator.url.trim_start_matches("http://").to_string())
     }
 
-    fn rpc_call<'b>(&'b self, host: &'b str) -> sign::RpcCall<'b> {
-        sign::RpcCall {
+    /// The call as signed: with the request's key, or unsigned.
+    fn call<'b>(&'b self, host: &'b str, credentials: Option<&'b Credentials>) -> sign::Call<'b> {
+        sign::Call {
             method: self.method,
             host,
             action: &self.action,
             version: &self.version,
             timestamp: &self.date,
             nonce: &self.nonce,
-            access_key_id: &self.key.0,
-            secret: &self.key.1,
-            security_token: self.token.as_deref(),
+            credentials,
         }
+    }
+
+    fn credentials(&self) -> Credentials {
+        Credentials::new(&self.key.0, &self.key.1, self.token.clone(), "test")
     }
 
     fn v3_request(&self) -> reqwest::RequestBuilder {
@@ -417,9 +408,10 @@ impl<'a> Call<'a> {
             .emulator
             .http
             .request(self.method.parse().expect("method"), url);
+        let credentials = self.credentials();
         for (name, value) in self
-            .rpc_call(&host)
-            .v3_headers_with_body(&query, body.as_bytes())
+            .call(&host, Some(&credentials))
+            .v3_headers(&query, body.as_bytes())
         {
             let value = match (&self.signature, name.as_str()) {
                 (Some(signature), "authorization") => {
@@ -448,14 +440,7 @@ impl<'a> Call<'a> {
 
     fn anonymous_request(&self) -> reqwest::RequestBuilder {
         let host = self.host();
-        let call = sign::AnonymousCall {
-            method: self.method,
-            host: &host,
-            action: &self.action,
-            version: &self.version,
-            timestamp: &self.date,
-            nonce: &self.nonce,
-        };
+        let call = self.call(&host, None);
         let method = self.method.parse().expect("method");
         if self.scheme == Scheme::AnonymousV3 {
             let url = format!(
@@ -464,7 +449,7 @@ impl<'a> Call<'a> {
                 sign::canonical_query(&self.params)
             );
             let mut builder = self.emulator.http.request(method, url);
-            for (name, value) in call.v3_headers(b"") {
+            for (name, value) in call.v3_headers(&[], b"") {
                 builder = builder.header(name, value);
             }
             builder
@@ -483,7 +468,8 @@ impl<'a> Call<'a> {
 
     fn v1_request(&self) -> reqwest::RequestBuilder {
         let host = self.host();
-        let mut params = self.rpc_call(&host).v1_params(&self.params);
+        let credentials = self.credentials();
+        let mut params = self.call(&host, Some(&credentials)).v1_params(&self.params);
         if let Some(signature) = &self.signature {
             for (_, value) in params.iter_mut().filter(|(k, _)| k == "Signature") {
                 *value = signature.clone();

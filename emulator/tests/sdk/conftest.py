@@ -3,6 +3,7 @@ every test, and official SDK clients."""
 
 import json
 import os
+import pathlib
 import subprocess
 import urllib.request
 
@@ -12,25 +13,26 @@ from alibabacloud_ecs20140526.client import Client as EcsClient
 from alibabacloud_sts20150401.client import Client as StsClient
 from alibabacloud_tea_openapi.models import Config
 
-# Seeded in emulator/seed/default.json.
-KEY = ("LTAI5tDemoEmulatorKey01", "demoEmulatorSecret01")
-OTHER_KEY = ("LTAI5tOtherEmulatorKey2", "otherEmulatorSecret02")
-STS = ("STS.DemoEmulatorKey01", "stsDemoSecret01", "demo-sts-token-01")
-EXPIRED_STS = ("STS.ExpiredEmulatorKey1", "stsExpiredSecret01", "expired-sts-token-01")
-OWNER = "1234567890123456"
-OTHER = "2234567890123456"
-RECIPIENT = "3234567890123456"  # seeded without keys: images can be shared with it
-REGION = "cn-hangzhou"
-IMAGE = "m-bp1demoimage00000001"
-OTHER_OWNERS_IMAGE = "m-bp1otherimage0000001"
-DESKTOP = "ecd-demodesktop0000001"
-ROLE = "acs:ram::1234567890123456:role/emulator-role"
-ROLE_NAME = "emulator-role"
-EXTERNAL_ID_ROLE = "acs:ram::1234567890123456:role/external-id-role"
-CROSS_ACCOUNT_ROLE = "acs:ram::2234567890123456:role/cross-account-role"
-OIDC_PROVIDER = "acs:ram::1234567890123456:oidc-provider/emulator-oidc"
-OIDC_ISSUER = "https://oidc.emulator.invalid"
-OIDC_AUDIENCE = "sts.aliyuncs.com"
+# What emulator/seed/default.json holds, by the names emulator/src/seed.rs gives it.
+SEED = json.loads((pathlib.Path(__file__).resolve().parents[2] / "seed" / "names.json").read_text())
+KEY = (SEED["ACCESS_KEY_ID"], SEED["ACCESS_KEY_SECRET"])
+OTHER_KEY = (SEED["OTHER_ACCESS_KEY_ID"], SEED["OTHER_ACCESS_KEY_SECRET"])
+STS = (SEED["STS_KEY_ID"], SEED["STS_KEY_SECRET"], SEED["STS_TOKEN"])
+EXPIRED_STS = (SEED["EXPIRED_STS_KEY_ID"], SEED["EXPIRED_STS_KEY_SECRET"], SEED["EXPIRED_STS_TOKEN"])
+OWNER = SEED["OWNER"]
+OTHER = SEED["OTHER_ACCOUNT"]
+RECIPIENT = SEED["RECIPIENT"]  # seeded without keys: images can be shared with it
+REGION = SEED["REGION"]
+IMAGE = SEED["IMAGE_1"]
+OTHER_OWNERS_IMAGE = SEED["OTHERS_IMAGE"]
+DESKTOP = SEED["DESKTOP_1"]
+ROLE = SEED["ROLE"]
+ROLE_NAME = SEED["ROLE_NAME"]
+EXTERNAL_ID_ROLE = SEED["EXTERNAL_ID_ROLE"]
+CROSS_ACCOUNT_ROLE = SEED["CROSS_ACCOUNT_ROLE"]
+OIDC_PROVIDER = SEED["OIDC_PROVIDER"]
+OIDC_ISSUER = SEED["OIDC_ISSUER"]
+OIDC_AUDIENCE = SEED["OIDC_AUDIENCE"]
 
 # The SDK's own switch between the two schemes: unset → ACS3-HMAC-SHA256, "v2" → RPC HMAC-SHA1.
 SIGNATURES = {"v3": None, "v1": "v2"}

@@ -19,15 +19,13 @@ use tonic::transport::Channel;
 
 pub const SHARE: &str = "alicloud:ecs:ImageSharePermission";
 pub const IMAGE: &str = "alicloud:ecd:Image";
-pub const ACCESS_KEY: &str = "LTAI5tDemoEmulatorKey01";
-pub const SECRET_KEY: &str = "demoEmulatorSecret01";
-pub const OWNER: &str = "1234567890123456";
-pub const OTHER_ACCOUNT: &str = "2234567890123456";
-pub const IMAGE_1: &str = "m-bp1demoimage00000001";
-pub const IMAGE_2: &str = "m-bp1demoimage00000002";
-pub const OTHERS_IMAGE: &str = "m-bp1otherimage0000001";
-pub const DESKTOP_1: &str = "ecd-demodesktop0000001";
-pub const DESKTOP_2: &str = "ecd-demodesktop0000002";
+#[allow(unused_imports)] // each test file uses a different part of the seed
+pub use alicloud_emulator::seed::{
+    DESKTOP_1, DESKTOP_2, IMAGE_1, IMAGE_2, OTHER_ACCOUNT, OTHERS_IMAGE, OWNER,
+    RECIPIENT as THIRD_ACCOUNT,
+};
+pub const ACCESS_KEY: &str = alicloud_emulator::seed::ACCESS_KEY_ID;
+pub const SECRET_KEY: &str = alicloud_emulator::seed::ACCESS_KEY_SECRET;
 
 /// A JSON object literal as properties.
 pub fn props(v: Value) -> Props {
