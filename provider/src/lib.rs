@@ -8,6 +8,7 @@ pub mod config;
 pub mod diff;
 pub mod engine;
 pub mod functions;
+pub mod overlap;
 pub mod resources;
 pub mod schema;
 pub mod server;

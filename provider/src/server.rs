@@ -19,6 +19,7 @@ use crate::config;
 use crate::diff;
 use crate::engine::{Engine, EngineProgress};
 use crate::functions::{self, Function};
+use crate::overlap::ShareClaims;
 use crate::proto::pulumirpc::{
     self, CheckFailure, CheckRequest, CheckResponse, ConfigureRequest, ConfigureResponse,
     CreateRequest, CreateResponse, DeleteRequest, DiffRequest, DiffResponse,
@@ -45,6 +46,7 @@ pub struct Provider {
     client: RwLock<Option<(Client, EcsShares)>>,
     cancel: CancellationToken,
     engine: Engine,
+    share_claims: ShareClaims,
 }
 
 /// `google.rpc.Status`, the envelope for typed error details.
@@ -196,6 +198,7 @@ impl Provider {
             client: RwLock::new(None),
             cancel: CancellationToken::new(),
             engine: Engine::default(),
+            share_claims: ShareClaims::default(),
         }
     }
 
@@ -239,7 +242,10 @@ impl Provider {
         op: impl AsyncFnOnce(&Ctx<'_>) -> Result<T, ResourceError>,
     ) -> Result<T, Status> {
         let operation = self.operation(urn, timeout)?;
-        op(&operation.ctx()).await.map_err(|e| secrets.status(e))
+        let result = op(&operation.ctx()).await;
+        // Warnings the operation logged reach the engine before its answer does.
+        operation.progress.flush().await;
+        result.map_err(|e| secrets.status(e))
     }
 
     fn client(&self) -> Result<(Client, EcsShares), Status> {
@@ -450,7 +456,14 @@ impl ResourceProvider for Provider {
                     req.autonaming.as_ref(),
                 );
             }
+            resources::complete_inputs(resource, &mut news);
             let failures = resources::check_inputs(resource, &olds, &news);
+            if let Some(claim) = resource.share_claim(&news)
+                && let Some(warning) = self.share_claims.record(&req.urn, &claim)
+            {
+                tracing::warn!(urn = %req.urn, "{warning}");
+                self.engine.warn(&req.urn, warning).await;
+            }
             Ok(CheckResponse {
                 inputs: Some(values::to_struct(&news)),
                 failures: check_failures(failures, &news),
