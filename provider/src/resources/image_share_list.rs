@@ -435,6 +435,22 @@ impl TypedResource for ImageShareList {
         let mut accounts = found.accounts;
         accounts.sort();
         accounts.dedup();
+        // A refresh that finds shares the state does not list: say so, since the next `up` removes them.
+        if let Some(known) = state.and_then(|s| s.account_ids.as_ref()) {
+            let outside: Vec<&str> = accounts
+                .iter()
+                .filter(|a| !known.contains(a))
+                .map(String::as_str)
+                .collect();
+            if !outside.is_empty() {
+                ctx.progress.warn(format!(
+                    "image {image_id} is shared with accounts this stack did not declare (shared outside it): \
+                     {}; an ImageShareList owns the whole list, so the next `pulumi up` unshares them unless \
+                     the program adds them to `{ACCOUNT_IDS}`",
+                    outside.join(", ")
+                ));
+            }
+        }
         // Not something Alibaba knows: the state's value, or the default on import.
         let keep_on_delete = state.and_then(|s| s.keep_on_delete).unwrap_or(false);
         Ok(Lookup::Found(Observed {
