@@ -11,8 +11,14 @@ use crate::endpoints::Service;
 use crate::error::Error;
 use crate::retry::Idempotency;
 
-/// Alibaba takes at most this many accounts in one ModifyImageSharePermission call.
-const ACCOUNTS_PER_CALL: usize = 10;
+/// Alibaba takes at most this many accounts in each list (`AddAccount.N`, `RemoveAccount.N`) of one
+/// ModifyImageSharePermission call; it ignores the rest (ECS API reference, ModifyImageSharePermission).
+///
+/// ```
+/// assert_eq!(alicloud_openapi::SHARE_ACCOUNTS_PER_CALL, 10);
+/// ```
+pub const SHARE_ACCOUNTS_PER_CALL: usize = 10;
+const ACCOUNTS_PER_CALL: usize = SHARE_ACCOUNTS_PER_CALL;
 /// The most accounts one image can be shared with (ECS quota): the most share changes of one image that
 /// can be pending at once, so the most that wait for one batch.
 const SHARES_PER_IMAGE: usize = 50;
@@ -43,6 +49,15 @@ pub const IMAGE_NOT_FOUND: &[&str] = &["InvalidImageId.NotFound"];
 const SHARE_BATCH_QUIET: Duration = Duration::from_millis(30);
 /// The longest a share operation waits for others to join its call while they keep arriving.
 const SHARE_BATCH_WINDOW: Duration = Duration::from_millis(500);
+
+/// Everything an image is shared with, from one walk of DescribeImageSharePermission.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ImageShares {
+    /// The accounts, in the order Alibaba lists them.
+    pub accounts: Vec<String>,
+    /// Whether the image is published as a community image (a share group `all`).
+    pub is_public: bool,
+}
 
 /// What [`EcsShares::add_new`] found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -310,7 +325,120 @@ impl Client {
         ctx: &CallContext,
         image_id: &str,
     ) -> Result<Option<Vec<String>>, Error> {
+        Ok(self
+            .describe_image_shares(ctx, image_id)
+            .await?
+            .map(|shares| shares.accounts))
+    }
+
+    /// Adds and removes accounts of one image in one ModifyImageSharePermission call: at most
+    /// [`SHARE_ACCOUNTS_PER_CALL`] in each list (more is refused before anything is sent, since Alibaba
+    /// would silently ignore them). Adding an account that has the share, or removing one that has not,
+    /// changes nothing.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: alicloud_openapi::Client) -> Result<(), alicloud_openapi::Error> {
+    /// use std::time::Duration;
+    /// use alicloud_openapi::CallContext;
+    ///
+    /// let ctx = CallContext::detached(Duration::from_secs(60));
+    /// client
+    ///     .modify_image_share_accounts(
+    ///         &ctx,
+    ///         "m-bp1g7004ksh0oeuc6ps1",
+    ///         &["1234567890123456".to_string()],
+    ///         &["2234567890123456".to_string()],
+    ///     )
+    ///     .await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn modify_image_share_accounts(
+        &self,
+        ctx: &CallContext,
+        image_id: &str,
+        add: &[String],
+        remove: &[String],
+    ) -> Result<(), Error> {
+        if add.len() > ACCOUNTS_PER_CALL || remove.len() > ACCOUNTS_PER_CALL {
+            return Err(Error::Config(format!(
+                "one ModifyImageSharePermission call takes at most {ACCOUNTS_PER_CALL} accounts to add and \
+                 {ACCOUNTS_PER_CALL} to remove, not {} and {}",
+                add.len(),
+                remove.len()
+            )));
+        }
+        let mut params = self.image_params(image_id);
+        params.extend(flatten(ShareChange::Add.key(), add));
+        params.extend(flatten(ShareChange::Remove.key(), remove));
+        // Adding or removing the same accounts twice leaves the same shares.
+        self.call(
+            Service::Ecs,
+            "ModifyImageSharePermission",
+            &params,
+            Idempotency::Safe,
+            ctx,
+        )
+        .await
+        .map(drop)
+    }
+
+    /// Publishes (`true`) or unpublishes (`false`) an image as a community image: ModifyImageSharePermission
+    /// with `IsPublic` alone. Alibaba refuses to unpublish an image that is not public (`Image.NotPublic`).
+    ///
+    /// ```no_run
+    /// # async fn demo(client: alicloud_openapi::Client) -> Result<(), alicloud_openapi::Error> {
+    /// use std::time::Duration;
+    /// use alicloud_openapi::CallContext;
+    ///
+    /// let ctx = CallContext::detached(Duration::from_secs(60));
+    /// client.set_image_public(&ctx, "m-bp1g7004ksh0oeuc6ps1", false).await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn set_image_public(
+        &self,
+        ctx: &CallContext,
+        image_id: &str,
+        public: bool,
+    ) -> Result<(), Error> {
+        let mut params = self.image_params(image_id);
+        params.push(("IsPublic".into(), public.to_string()));
+        // Publishing twice leaves it published; unpublishing twice is refused by name, which the caller
+        // can tell from a failure.
+        self.call(
+            Service::Ecs,
+            "ModifyImageSharePermission",
+            &params,
+            Idempotency::Safe,
+            ctx,
+        )
+        .await
+        .map(drop)
+    }
+
+    /// Every account an image is shared with and whether it is public, from a walk of all
+    /// DescribeImageSharePermission pages (of 100) that starts now; `None` when the image does not exist.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: alicloud_openapi::Client) -> Result<(), alicloud_openapi::Error> {
+    /// use std::time::Duration;
+    /// use alicloud_openapi::CallContext;
+    ///
+    /// let ctx = CallContext::detached(Duration::from_secs(60));
+    /// if let Some(shares) = client.describe_image_shares(&ctx, "m-bp1g7004ksh0oeuc6ps1").await? {
+    ///     println!("public: {}, accounts: {:?}", shares.is_public, shares.accounts);
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn describe_image_shares(
+        &self,
+        ctx: &CallContext,
+        image_id: &str,
+    ) -> Result<Option<ImageShares>, Error> {
         let mut accounts = Vec::new();
+        let mut is_public = false;
         for page in 1.. {
             let mut params = self.image_params(image_id);
             params.push(("PageNumber".into(), page.to_string()));
@@ -338,6 +466,11 @@ impl Client {
                     "DescribeImageSharePermission without TotalCount: {body}"
                 ))
             })?;
+            // A community image has the share group `all` (DescribeImageSharePermission reference:
+            // ShareGroups.ShareGroup[].Group, example `all`).
+            is_public |= body["ShareGroups"]["ShareGroup"]
+                .as_array()
+                .is_some_and(|groups| groups.iter().any(|g| g["Group"] == "all"));
             accounts.extend(listed.iter().filter_map(|a| {
                 a["AliyunId"]
                     .as_str()
@@ -348,6 +481,9 @@ impl Client {
                 break;
             }
         }
-        Ok(Some(accounts))
+        Ok(Some(ImageShares {
+            accounts,
+            is_public,
+        }))
     }
 }

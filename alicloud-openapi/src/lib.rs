@@ -65,7 +65,7 @@ pub use client::Client;
 pub use context::CallContext;
 pub use credentials::{Clock, Credentials, ProvideCredentials};
 pub use ecd::{EcdDesktop, EcdImage, EcdImageFilter};
-pub use ecs::{EcsShares, IMAGE_NOT_FOUND, ShareAdded};
+pub use ecs::{EcsShares, IMAGE_NOT_FOUND, ImageShares, SHARE_ACCOUNTS_PER_CALL, ShareAdded};
 pub use endpoints::{Endpoint, Protocol, Service};
 pub use environment::{
     Environment, MapEnvironment, Setting, SettingNames, SystemEnvironment, field_names,

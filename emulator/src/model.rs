@@ -55,6 +55,12 @@ pub struct EcsImage {
     /// Accounts it is shared with, in sharing order. Seeds may list plain account ids.
     #[serde(default, deserialize_with = "shares")]
     pub shared_with: Vec<Share>,
+    /// Published as a community image (ModifyImageSharePermission `IsPublic=true`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub is_public: bool,
+    /// Made from encrypted snapshots: can be neither shared nor published.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub encrypted: bool,
 }
 
 fn shares<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<Share>, D::Error> {
@@ -336,6 +342,13 @@ pub struct World {
     /// Custom ECS images.
     #[serde(default)]
     pub ecs_images: Vec<EcsImage>,
+    /// Accounts that have not signed the Community Image Terms of Service, so cannot publish images; every
+    /// other account has.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub community_terms_unsigned: Vec<String>,
+    /// Regions where community images cannot be published.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub regions_without_community_images: Vec<String>,
     /// ECD desktops.
     #[serde(default)]
     pub ecd_desktops: Vec<Desktop>,
@@ -405,6 +418,7 @@ impl World {
             "ecsImages": ecs.iter().map(|i| json!({
                 "regionId": i.region_id, "imageId": i.image_id, "ownerId": i.owner_id,
                 "sharedWith": i.shared_with.iter().map(|s| s.account_id.clone()).collect::<Vec<_>>(),
+                "isPublic": i.is_public,
             })).collect::<Vec<_>>(),
             "ecdDesktops": desktops,
             "ecdImages": images.iter().map(|i| json!({

@@ -1,8 +1,9 @@
 //! The connection back to the Pulumi engine, used to show progress of long waits.
 
-use std::sync::RwLock;
+use std::sync::{Mutex, RwLock};
 use std::time::Duration;
 
+use tokio::task::JoinHandle;
 use tonic::transport::{Channel, Endpoint};
 
 use crate::proto::pulumirpc::{LogRequest, LogSeverity, engine_client::EngineClient};
@@ -65,6 +66,7 @@ impl Engine {
         EngineProgress {
             client: self.client.read().ok().and_then(|c| c.clone()),
             urn: urn.to_string(),
+            pending: Mutex::new(Vec::new()),
         }
     }
 }
@@ -73,26 +75,54 @@ impl Engine {
 pub struct EngineProgress {
     client: Option<EngineClient<Channel>>,
     urn: String,
+    /// Warnings on their way to the engine.
+    pending: Mutex<Vec<JoinHandle<()>>>,
+}
+
+impl EngineProgress {
+    fn send(&self, severity: LogSeverity, message: String, ephemeral: bool) {
+        let Some(mut client) = self.client.clone() else {
+            return;
+        };
+        let request = LogRequest {
+            severity: severity as i32,
+            message,
+            urn: self.urn.clone(),
+            stream_id: 0,
+            ephemeral,
+        };
+        // Progress is advisory: a lost message must never hold up or fail the operation.
+        let sent = tokio::spawn(async move {
+            if let Err(err) = client.log(request).await {
+                tracing::debug!(%err, "engine log failed");
+            }
+        });
+        if !ephemeral && let Ok(mut pending) = self.pending.lock() {
+            pending.push(sent);
+        }
+    }
+
+    /// Waits (a few seconds at most) for the warnings sent so far to reach the engine, so that they are
+    /// shown with the operation they belong to.
+    pub async fn flush(&self) {
+        let pending: Vec<JoinHandle<()>> = match self.pending.lock() {
+            Ok(mut pending) => pending.drain(..).collect(),
+            Err(_) => return,
+        };
+        for sent in pending {
+            let _ = tokio::time::timeout(Duration::from_secs(5), sent).await;
+        }
+    }
 }
 
 impl Progress for EngineProgress {
     fn report(&self, message: String) {
         tracing::info!(urn = %self.urn, "{message}");
-        let Some(mut client) = self.client.clone() else {
-            return;
-        };
-        let request = LogRequest {
-            severity: LogSeverity::Info as i32,
-            message,
-            urn: self.urn.clone(),
-            stream_id: 0,
-            ephemeral: true,
-        };
-        // Progress is advisory: a lost message must never hold up or fail the operation.
-        tokio::spawn(async move {
-            if let Err(err) = client.log(request).await {
-                tracing::debug!(%err, "engine log failed");
-            }
-        });
+        self.send(LogSeverity::Info, message, true);
+    }
+
+    fn warn(&self, message: String) {
+        tracing::warn!(urn = %self.urn, "{message}");
+        self.send(LogSeverity::Warning, message, false);
     }
 }

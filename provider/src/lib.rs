@@ -9,6 +9,7 @@ pub mod diff;
 pub mod engine;
 pub mod functions;
 pub mod preview;
+pub mod overlap;
 pub mod resources;
 pub mod schema;
 pub mod server;

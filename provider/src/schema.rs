@@ -26,6 +26,8 @@ pub struct ResourceSpec {
     pub replace_on_changes: Vec<String>,
     /// The schema type of each input (`string`, `integer`, ...).
     pub input_types: BTreeMap<String, String>,
+    /// The value an input takes when the program leaves it out (`default`).
+    pub defaults: BTreeMap<String, serde_json::Value>,
 }
 
 /// What the provider needs to know about its own configuration.
@@ -134,6 +136,7 @@ struct RawProperty {
     #[serde(rename = "type")]
     kind: Option<String>,
     items: Option<Box<RawProperty>>,
+    default: Option<serde_json::Value>,
 }
 
 impl Schema {
@@ -197,6 +200,11 @@ impl Schema {
                         .input_properties
                         .iter()
                         .filter_map(|(k, p)| Some((k.clone(), p.kind.clone()?)))
+                        .collect(),
+                    defaults: r
+                        .input_properties
+                        .iter()
+                        .filter_map(|(k, p)| Some((k.clone(), p.default.clone()?)))
                         .collect(),
                 };
                 (token, spec)
@@ -276,6 +284,24 @@ mod tests {
         assert!(image.required_inputs.is_empty());
         assert!(image.outputs.contains(&"status".to_string()));
         assert!(!image.inputs.contains(&"status".to_string()));
+    }
+
+    #[test]
+    fn the_share_list_takes_its_rules_from_the_schema() {
+        let list = Schema::embedded()
+            .resource("alicloud:ecs:ImageShareList")
+            .unwrap();
+        assert_eq!(list.required_inputs, vec!["accountIds", "imageId"]);
+        assert_eq!(list.replace_on_changes, vec!["imageId"]);
+        assert_eq!(list.input_types["accountIds"], "array");
+        assert_eq!(
+            list.defaults,
+            BTreeMap::from([
+                ("isPublic".to_string(), serde_json::Value::Bool(false)),
+                ("keepOnDelete".to_string(), serde_json::Value::Bool(false)),
+            ])
+        );
+        assert!(list.outputs.contains(&"region".to_string()));
     }
 
     #[test]

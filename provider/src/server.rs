@@ -20,6 +20,7 @@ use crate::diff;
 use crate::engine::{Engine, EngineProgress};
 use crate::functions::{self, Function};
 use crate::preview::Preview;
+use crate::overlap::ShareClaims;
 use crate::proto::pulumirpc::{
     self, CheckFailure, CheckRequest, CheckResponse, ConfigureRequest, ConfigureResponse,
     CreateRequest, CreateResponse, DeleteRequest, DiffRequest, DiffResponse,
@@ -52,6 +53,7 @@ pub struct Provider {
     engine: Engine,
     /// What previews learn about the cloud and their plan, for the life of the process.
     preview: Preview,
+    share_claims: ShareClaims,
 }
 
 /// `google.rpc.Status`, the envelope for typed error details.
@@ -204,6 +206,7 @@ impl Provider {
             cancel: CancellationToken::new(),
             engine: Engine::default(),
             preview: Preview::default(),
+            share_claims: ShareClaims::default(),
         }
     }
 
@@ -247,7 +250,10 @@ impl Provider {
         op: impl AsyncFnOnce(&Ctx<'_>) -> Result<T, ResourceError>,
     ) -> Result<T, Status> {
         let operation = self.operation(urn, timeout)?;
-        op(&operation.ctx()).await.map_err(|e| secrets.status(e))
+        let result = op(&operation.ctx()).await;
+        // Warnings the operation logged reach the engine before its answer does.
+        operation.progress.flush().await;
+        result.map_err(|e| secrets.status(e))
     }
 
     fn client(&self) -> Result<(Client, EcsShares), Status> {
@@ -465,7 +471,14 @@ impl ResourceProvider for Provider {
                     req.autonaming.as_ref(),
                 );
             }
+            resources::complete_inputs(resource, &mut news);
             let failures = resources::check_inputs(resource, &olds, &news);
+            if let Some(claim) = resource.share_claim(&news)
+                && let Some(warning) = self.share_claims.record(&req.urn, &claim)
+            {
+                tracing::warn!(urn = %req.urn, "{warning}");
+                self.engine.warn(&req.urn, warning).await;
+            }
             Ok(CheckResponse {
                 inputs: Some(values::to_struct(&news)),
                 failures: check_failures(failures, &news),

@@ -99,6 +99,11 @@ impl<'de> Deserializer<'de> for ValueProbe<'_> {
         visitor.visit_none()
     }
 
+    fn deserialize_bool<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
+        self.record(false);
+        visitor.visit_bool(false)
+    }
+
     fn deserialize_seq<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
         self.record(false);
         visitor.visit_seq(serde::de::value::SeqDeserializer::<_, Error>::new(
@@ -112,7 +117,7 @@ impl<'de> Deserializer<'de> for ValueProbe<'_> {
     }
 
     forward_to_deserialize_any! {
-        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf unit
+        i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf unit
         unit_struct newtype_struct tuple tuple_struct map struct enum identifier ignored_any
     }
 }
@@ -183,6 +188,7 @@ mod tests {
     fn typed_structs_match_the_schema() {
         check_resource::<resources::ImageSharePermission>(resources::ImageSharePermission::TOKEN);
         check_resource::<resources::EcdImage>(resources::EcdImage::TOKEN);
+        check_resource::<resources::ImageShareList>(resources::ImageShareList::TOKEN);
         check_function::<functions::GetImageSharePermissions>(
             functions::GetImageSharePermissions::TOKEN,
         );

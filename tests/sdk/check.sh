@@ -19,7 +19,7 @@ cp -r "$root/sdk/python" "$work/python"
 "$venv/bin/python" - <<'PY'
 import pulumi_alicloud_rs as alicloud
 from pulumi_alicloud_rs import ecs, ecd
-assert hasattr(ecs, "ImageSharePermission") and hasattr(ecd, "Image"), "resources missing"
+assert hasattr(ecs, "ImageSharePermission") and hasattr(ecs, "ImageShareList") and hasattr(ecd, "Image"), "resources missing"
 assert callable(ecs.ImageSharePermission.get)
 print("imported", alicloud.__name__, "with", ecs.ImageSharePermission.__name__, "and", ecd.Image.__name__)
 PY

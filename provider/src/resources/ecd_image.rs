@@ -719,7 +719,12 @@ impl TypedResource for EcdImage {
         .await?)
     }
 
-    async fn delete(&self, ctx: &Ctx<'_>, id: &str) -> Result<(), ResourceError> {
+    async fn delete(
+        &self,
+        ctx: &Ctx<'_>,
+        id: &str,
+        _state: &EcdImageView,
+    ) -> Result<(), ResourceError> {
         Ok(Self::delete_and_wait(ctx, id).await?)
     }
 }

@@ -6,7 +6,9 @@ use std::time::Duration;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
-use super::{Created, Ctx, Lookup, Observed, ResourceError, SETTLE_READ, Timeouts, TypedResource};
+use super::{
+    Created, Ctx, Lookup, Observed, ResourceError, SETTLE_READ, ShareClaim, Timeouts, TypedResource,
+};
 use crate::alicloud::{self, CallContext, ShareAdded};
 use crate::check::{self, Failure};
 use crate::preview::{PlannedShares, Preview, SHARES_PER_IMAGE};
@@ -151,6 +153,10 @@ impl TypedResource for ImageSharePermission {
         }
     }
 
+    fn share_claim(&self, news: &ShareView) -> Option<ShareClaim> {
+        news.image_id.clone().map(ShareClaim::OneAccount)
+    }
+
     fn validate(&self, news: &ShareView) -> Vec<Failure> {
         let mut failures = Vec::new();
         if let Some(v) = &news.image_id {
@@ -289,7 +295,12 @@ impl TypedResource for ImageSharePermission {
         )))
     }
 
-    async fn delete(&self, ctx: &Ctx<'_>, id: &str) -> Result<(), ResourceError> {
+    async fn delete(
+        &self,
+        ctx: &Ctx<'_>,
+        id: &str,
+        _state: &ShareView,
+    ) -> Result<(), ResourceError> {
         let (image_id, account_id) = parse_id(id)?;
         match ctx.shares.remove(&ctx.call, image_id, account_id).await {
             Ok(()) => Ok(()),

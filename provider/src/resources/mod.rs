@@ -1,6 +1,7 @@
 //! The resources this provider manages, one file each, behind one [`Resource`] trait.
 
 mod ecd_image;
+mod image_share_list;
 mod image_share_permission;
 mod poll;
 
@@ -18,6 +19,7 @@ use crate::schema::{ResourceSpec, Schema};
 use crate::values::{self, Props};
 
 pub use ecd_image::{EcdImage, EcdImageArgs, EcdImageState, EcdImageView};
+pub use image_share_list::{ImageShareList, ShareListArgs, ShareListState, ShareListView};
 pub use image_share_permission::{
     ImageSharePermission, Share, ShareView, parse_id as parse_share_id,
 };
@@ -26,6 +28,28 @@ pub use image_share_permission::{
 pub trait Progress: Send + Sync {
     /// Reports one ephemeral progress message.
     fn report(&self, message: String);
+
+    /// Reports a warning, kept among the update's diagnostics.
+    fn warn(&self, message: String);
+}
+
+/// Which shares of an image a resource's inputs manage: one stack that manages an image's whole list and
+/// also another share of it gets a warning, since each would undo the other.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ShareClaim {
+    /// Every share of this image.
+    WholeList(String),
+    /// One account's share of this image.
+    OneAccount(String),
+}
+
+impl ShareClaim {
+    /// The image claimed.
+    pub fn image_id(&self) -> &str {
+        match self {
+            ShareClaim::WholeList(id) | ShareClaim::OneAccount(id) => id,
+        }
+    }
 }
 
 /// What a resource operation gets to work with.
@@ -152,6 +176,14 @@ pub trait Resource: Send + Sync {
     /// Default timeouts.
     fn timeouts(&self) -> Timeouts;
 
+    /// Puts checked inputs in their one canonical form (a list that is a set, sorted), before validation.
+    fn normalize(&self, _news: &mut Props) {}
+
+    /// The image shares these inputs manage, if any.
+    fn share_claim(&self, _news: &Props) -> Option<ShareClaim> {
+        None
+    }
+
     /// Resource-specific checks of known input values (formats, lengths).
     fn validate(&self, news: &Props) -> Vec<Failure>;
 
@@ -226,6 +258,14 @@ pub trait TypedResource: Send + Sync {
     /// Default timeouts.
     fn timeouts(&self) -> Timeouts;
 
+    /// Puts checked inputs in their one canonical form (a list that is a set, sorted), before validation.
+    fn normalize(&self, _news: &mut Props) {}
+
+    /// The image shares these inputs manage, if any.
+    fn share_claim(&self, _news: &Self::View) -> Option<ShareClaim> {
+        None
+    }
+
     /// Resource-specific checks of known input values (formats, lengths).
     fn validate(&self, news: &Self::View) -> Vec<Failure>;
 
@@ -266,8 +306,13 @@ pub trait TypedResource: Send + Sync {
         news: &Self::Args,
     ) -> Result<Self::State, ResourceError>;
 
-    /// Deletes the resource; succeeds when it is already gone.
-    async fn delete(&self, ctx: &Ctx<'_>, id: &str) -> Result<(), ResourceError>;
+    /// Deletes the resource, whose last state is what is known of `state`; succeeds when it is already gone.
+    async fn delete(
+        &self,
+        ctx: &Ctx<'_>,
+        id: &str,
+        state: &Self::View,
+    ) -> Result<(), ResourceError>;
 }
 
 /// Inputs that do not make `R::Args`: Check lets no such inputs through, so this is a defect of the request.
@@ -299,6 +344,14 @@ impl<R: TypedResource> Resource for R {
 
     fn timeouts(&self) -> Timeouts {
         TypedResource::timeouts(self)
+    }
+
+    fn normalize(&self, news: &mut Props) {
+        TypedResource::normalize(self, news)
+    }
+
+    fn share_claim(&self, news: &Props) -> Option<ShareClaim> {
+        TypedResource::share_claim(self, &values::view(news))
     }
 
     fn validate(&self, news: &Props) -> Vec<Failure> {
@@ -350,8 +403,8 @@ impl<R: TypedResource> Resource for R {
         Ok(values::encode(&outputs))
     }
 
-    async fn delete(&self, ctx: &Ctx<'_>, id: &str, _state: &Props) -> Result<(), ResourceError> {
-        TypedResource::delete(self, ctx, id).await
+    async fn delete(&self, ctx: &Ctx<'_>, id: &str, state: &Props) -> Result<(), ResourceError> {
+        TypedResource::delete(self, ctx, id, &values::view(state)).await
     }
 }
 
@@ -365,6 +418,7 @@ pub fn registry(schema: &'static Schema) -> Vec<Box<dyn Resource>> {
     };
     vec![
         Box::new(ImageSharePermission::new(spec(ImageSharePermission::TOKEN))),
+        Box::new(ImageShareList::new(spec(ImageShareList::TOKEN))),
         Box::new(EcdImage::new(spec(EcdImage::TOKEN))),
     ]
 }
@@ -379,6 +433,17 @@ impl Ctx<'_> {
 /// The last part of a URN (`urn:pulumi:<stack>::<project>::<type>::<name>`).
 pub fn logical_name(urn: &str) -> &str {
     urn.rsplit("::").next().unwrap_or_default()
+}
+
+/// Fills in the schema's defaults for inputs the program left out, then puts the inputs in their canonical
+/// form: what the engine records is what Read reports for the same resource.
+pub fn complete_inputs(resource: &dyn Resource, news: &mut Props) {
+    for (name, default) in &resource.spec().defaults {
+        if news.get(name).is_none_or(|v| values::reveal(v).is_null()) {
+            news.insert(name.clone(), default.clone());
+        }
+    }
+    resource.normalize(news);
 }
 
 /// Everything Check rejects in `news`: the schema's rules, then the resource's own, with the text of every

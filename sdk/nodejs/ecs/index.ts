@@ -10,6 +10,11 @@ export const getImageSharePermissions: typeof import("./getImageSharePermissions
 export const getImageSharePermissionsOutput: typeof import("./getImageSharePermissions").getImageSharePermissionsOutput = null as any;
 utilities.lazyLoad(exports, ["getImageSharePermissions","getImageSharePermissionsOutput"], () => require("./getImageSharePermissions"));
 
+export { ImageShareListArgs, ImageShareListState } from "./imageShareList";
+export type ImageShareList = import("./imageShareList").ImageShareList;
+export const ImageShareList: typeof import("./imageShareList").ImageShareList = null as any;
+utilities.lazyLoad(exports, ["ImageShareList"], () => require("./imageShareList"));
+
 export { ImageSharePermissionArgs, ImageSharePermissionState } from "./imageSharePermission";
 export type ImageSharePermission = import("./imageSharePermission").ImageSharePermission;
 export const ImageSharePermission: typeof import("./imageSharePermission").ImageSharePermission = null as any;
@@ -20,6 +25,8 @@ const _module = {
     version: utilities.getVersion(),
     construct: (name: string, type: string, urn: string): pulumi.Resource => {
         switch (type) {
+            case "alicloud:ecs:ImageShareList":
+                return new ImageShareList(name, <any>undefined, { urn })
             case "alicloud:ecs:ImageSharePermission":
                 return new ImageSharePermission(name, <any>undefined, { urn })
             default:

@@ -39,6 +39,7 @@ _utilities.register(
   "mod": "ecs",
   "fqn": "pulumi_alicloud_rs.ecs",
   "classes": {
+   "alicloud:ecs:ImageShareList": "ImageShareList",
    "alicloud:ecs:ImageSharePermission": "ImageSharePermission"
   }
  }

@@ -7,4 +7,5 @@ from .. import _utilities
 import typing
 # Export this package's modules as members:
 from .get_image_share_permissions import *
+from .image_share_list import *
 from .image_share_permission import *
