@@ -19,8 +19,8 @@ use crate::config;
 use crate::diff;
 use crate::engine::{Engine, EngineProgress};
 use crate::functions::{self, Function};
-use crate::preview::Preview;
 use crate::overlap::ShareClaims;
+use crate::preview::Preview;
 use crate::proto::pulumirpc::{
     self, CheckFailure, CheckRequest, CheckResponse, ConfigureRequest, ConfigureResponse,
     CreateRequest, CreateResponse, DeleteRequest, DiffRequest, DiffResponse,
