@@ -13,7 +13,7 @@ import textwrap
 
 import pytest
 
-from harness import ACCOUNT_A, DESKTOP_1, IMAGE_1, PROGRAMS, REGION, Runtime, Stack
+from harness import ACCOUNT_A, ACCOUNT_B, DESKTOP_1, IMAGE_1, IMAGE_2, PROGRAMS, REGION, Runtime, Stack
 
 YAML_PROGRAMS = sorted((PROGRAMS / "yaml").glob("*.yaml"))
 MUTATING = {"ModifyImageSharePermission", "CreateImage", "ModifyImageAttribute", "DeleteImages"}
@@ -64,8 +64,17 @@ def check_image(outputs, emulator):
         [(image["imageId"], "yaml-golden", "Available")], outputs
 
 
+def check_share_list(outputs, emulator):
+    assert outputs["listId"] == IMAGE_2, outputs
+    # Check sorts the list; the cloud holds exactly it, and the lookup saw it.
+    assert outputs["accountIds"] == sorted([ACCOUNT_A, ACCOUNT_B]), outputs
+    assert outputs["isPublic"] is False, outputs
+    assert sorted(emulator.shared_with(IMAGE_2)) == sorted([ACCOUNT_A, ACCOUNT_B])
+    assert sorted(outputs["sharedWith"]) == sorted([ACCOUNT_A, ACCOUNT_B]), outputs
+
+
 # What each program's outputs say, checked against the emulator after `up`, by program file name.
-CHECKS = {"image-share-permission": check_share, "ecd-image": check_image}
+CHECKS = {"image-share-permission": check_share, "ecd-image": check_image, "image-share-list": check_share_list}
 
 
 def test_every_check_names_a_program():
