@@ -3,7 +3,6 @@
 
 mod common;
 
-use std::future::Future;
 use std::path::Path;
 use std::time::Duration;
 
@@ -11,31 +10,11 @@ use alicloud_emulator::Timing;
 use common::*;
 use serde_json::{Value, json};
 
-/// A signed ModifyImageSharePermission that shares IMAGE with `account`.
-fn share_request(e: &Emulator, account: &str) -> reqwest::RequestBuilder {
-    e.v3(ECS, "ModifyImageSharePermission")
-        .param("RegionId", REGION)
-        .param("ImageId", IMAGE)
-        .param("AddAccount.1", account)
-        .request()
-}
-
 /// Sends a request and reports whether the client got an HTTP answer at all.
 async fn outcome(request: reqwest::RequestBuilder) -> Result<(u16, String), reqwest::Error> {
     let response = request.send().await?;
     let status = response.status().as_u16();
     Ok((status, response.text().await?))
-}
-
-/// Checks `done` every few milliseconds until it holds; fails after 30 s (a bound, not a timing claim).
-async fn eventually<F: Future<Output = bool>>(what: &str, mut done: impl FnMut() -> F) {
-    for _ in 0..1500 {
-        if done().await {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    panic!("never happened: {what}");
 }
 
 /// The accounts IMAGE is shared with in a state file.

@@ -3,20 +3,8 @@
 
 mod common;
 
-use std::future::Future;
-use std::time::Duration;
-
 use common::*;
 use serde_json::{Value, json};
-
-/// A signed ModifyImageSharePermission that shares IMAGE with `account`.
-fn share_request(e: &Emulator, account: &str) -> reqwest::RequestBuilder {
-    e.v3(ECS, "ModifyImageSharePermission")
-        .param("RegionId", REGION)
-        .param("ImageId", IMAGE)
-        .param("AddAccount.1", account)
-        .request()
-}
 
 /// A signed DescribeImageSharePermission of IMAGE.
 fn list_request(e: &Emulator) -> reqwest::RequestBuilder {
@@ -31,17 +19,6 @@ async fn outcome(request: reqwest::RequestBuilder) -> Result<(u16, Value), reqwe
     let response = request.send().await?;
     let status = response.status().as_u16();
     Ok((status, response.json().await?))
-}
-
-/// Checks `done` every few milliseconds until it holds; fails after 30 s (a bound, not a timing claim).
-async fn eventually<F: Future<Output = bool>>(what: &str, mut done: impl FnMut() -> F) {
-    for _ in 0..1500 {
-        if done().await {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    panic!("never happened: {what}");
 }
 
 async fn holding(e: &Emulator, rule: u64) -> Value {

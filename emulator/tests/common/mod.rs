@@ -494,3 +494,26 @@ impl<'a> Call<'a> {
         builder
     }
 }
+
+/// A signed ModifyImageSharePermission that shares IMAGE with `account`.
+pub fn share_request(e: &Emulator, account: &str) -> reqwest::RequestBuilder {
+    e.v3(ECS, "ModifyImageSharePermission")
+        .param("RegionId", REGION)
+        .param("ImageId", IMAGE)
+        .param("AddAccount.1", account)
+        .request()
+}
+
+/// Checks `done` every few milliseconds until it holds; fails after 30 s (a bound, not a timing claim).
+pub async fn eventually<F: std::future::Future<Output = bool>>(
+    what: &str,
+    mut done: impl FnMut() -> F,
+) {
+    for _ in 0..1500 {
+        if done().await {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    panic!("never happened: {what}");
+}
