@@ -940,15 +940,11 @@ mod tests {
         start.elapsed()
     }
 
-    #[tokio::test(start_paused = true)]
-    async fn an_orchestrator_feeding_requests_one_at_a_time_is_not_slowed_but_for_its_first_and_last_round()
-     {
-        // Eight workers, 200 operations, 5 ms of serial work each, and a 2 ms call: the orchestrator is the
-        // bottleneck and feeds one request every 5 ms.
-        let took = Duration::from_millis(2);
+    /// Eight workers run 200 operations of `step` serial work each through an adaptive batcher whose call
+    /// takes `took`; returns the time taken and the size of every call.
+    async fn batched_pool(step: Duration, took: Duration) -> (Duration, Arc<Mutex<Vec<usize>>>) {
         let (call, sizes) = timed(took);
         let batcher = adaptive(call);
-        let step = Duration::from_millis(5);
         let batched = work_pool(8, 200, step, move |op| {
             let b = batcher.clone();
             async move {
@@ -958,6 +954,17 @@ mod tests {
             }
         })
         .await;
+        (batched, sizes)
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_orchestrator_feeding_requests_one_at_a_time_is_not_slowed_but_for_its_first_and_last_round()
+     {
+        // Eight workers, 200 operations, 5 ms of serial work each, and a 2 ms call: the orchestrator is the
+        // bottleneck and feeds one request every 5 ms.
+        let took = Duration::from_millis(2);
+        let step = Duration::from_millis(5);
+        let (batched, sizes) = batched_pool(step, took).await;
         let one_call_each = work_pool(8, 200, step, move |_| tokio::time::sleep(took)).await;
         // Only the first round (the concurrency is not known yet) and the last (fewer than it) wait `quiet`
         // while every worker waits; in between, a batch goes before the last worker comes, so the workers
@@ -975,18 +982,8 @@ mod tests {
     async fn with_a_slow_endpoint_a_round_costs_one_call_and_the_time_to_feed_it() {
         // Eight workers, 200 operations, 1 ms of serial work each, and a 100 ms call: the endpoint is slow.
         let took = Duration::from_millis(100);
-        let (call, sizes) = timed(took);
-        let batcher = adaptive(call);
         let step = Duration::from_millis(1);
-        let batched = work_pool(8, 200, step, move |op| {
-            let b = batcher.clone();
-            async move {
-                b.submit("m-1".into(), format!("{op}"), &ctx())
-                    .await
-                    .expect("ok");
-            }
-        })
-        .await;
+        let (batched, sizes) = batched_pool(step, took).await;
         // One call of a key at a time: each round of eight goes when its eighth request arrives (8 ms of
         // serial work after the answer) and costs one call; the first round also waits `quiet`.
         assert_eq!(*lock(&sizes), [8; 25]);
