@@ -104,7 +104,7 @@ test-install: tools dist
 
 .PHONY: test-e2e
 test-e2e: tools
-	tests/e2e/run.sh -q -n $(E2E_WORKERS) --dist loadfile
+	tests/e2e/run.sh -q -n $(E2E_WORKERS) --dist loadfile --durations=20
 
 # Copies the fault matrix of the last complete end-to-end run (kept under target/) into the tracked
 # tests/e2e/fault-matrix.md and README.md; tests never write tracked files.

@@ -262,13 +262,16 @@ class Stack:
                 del self.env[name]
             self.env["HOME"] = str(self.home)
         self.pulumi("stack", "init", "e2e")
+        # One `config set-all` rather than a CLI run per key: each run costs about 0.3 s, on every test.
+        settings = [f"alicloud:endpoints.{service}={emulator.url}" for service in ("ecs", "ecd")]
         if region:
-            self.pulumi("config", "set", "alicloud:region", REGION)
+            settings.append(f"alicloud:region={REGION}")
         if keys:
-            self.pulumi("config", "set", "alicloud:accessKey", ACCESS_KEY)
-            self.pulumi("config", "set", "--secret", "alicloud:secretKey", SECRET_KEY)
-        for service in ("ecs", "ecd"):
-            self.pulumi("config", "set", "--path", f"alicloud:endpoints.{service}", emulator.url)
+            settings.append(f"alicloud:accessKey={ACCESS_KEY}")
+        args = [arg for setting in settings for arg in ("--plaintext", setting)]
+        if keys:
+            args += ["--secret", f"alicloud:secretKey={SECRET_KEY}"]
+        self.pulumi("config", "set-all", "--path", *args)
 
     def use_program(self, source):
         """Makes the program in directory `source` the project's, in place of the one it had; the stack, its
@@ -303,11 +306,13 @@ class Stack:
         return Background([TOOLS_BIN / "pulumi", *args], cwd=self.project, env=dict(self.env), logs=self.dir)
 
     def configure(self, **values):
-        for key, value in values.items():
-            if value is None:
-                self.pulumi("config", "rm", key, check=False)
-            else:
-                self.pulumi("config", "set", key, value)
+        """Sets the program's config values (plain text, keys taken literally); `None` removes a key."""
+        removed = [key for key, value in values.items() if value is None]
+        settings = [arg for key, value in values.items() if value is not None for arg in ("--plaintext", f"{key}={value}")]
+        for key in removed:
+            self.pulumi("config", "rm", key, check=False)
+        if settings:
+            self.pulumi("config", "set-all", *settings)
 
     def use_environment_credentials(self, key_id=ACCESS_KEY, secret=SECRET_KEY):
         """Drops the keys from the stack config: the provider must take them from the environment."""
