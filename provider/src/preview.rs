@@ -59,6 +59,9 @@ pub struct PlannedShares {
     /// How many more accounts the resource adds whose ids are not known until `up` (each counts as one new
     /// account: one that turns out to be shared already is refused by `up` anyway).
     pub unknown: usize,
+    /// The resource sets the image's whole list (an `ImageShareList`): the shares it does not list, made
+    /// outside this preview, are removed, so they do not count.
+    pub whole_list: bool,
 }
 
 impl PlannedShares {
@@ -68,11 +71,22 @@ impl PlannedShares {
             Some(a) => PlannedShares {
                 known: BTreeSet::from([a.to_string()]),
                 unknown: 0,
+                whole_list: false,
             },
             None => PlannedShares {
                 known: BTreeSet::new(),
                 unknown: 1,
+                whole_list: false,
             },
+        }
+    }
+
+    /// The whole share list of an image: `accounts`, or an unknown list (`None`), which counts for nothing.
+    pub fn whole_list(accounts: Option<&[String]>) -> Self {
+        PlannedShares {
+            known: accounts.unwrap_or_default().iter().cloned().collect(),
+            unknown: 0,
+            whole_list: true,
         }
     }
 }
@@ -80,8 +94,10 @@ impl PlannedShares {
 /// How many accounts an image would be shared with after `up`, as the plan stands when it was counted.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ShareCount {
-    /// Accounts it is shared with now.
+    /// Accounts it is shared with now that stay (none when a resource of this preview sets the whole list).
     pub existing: usize,
+    /// Whether a resource of this preview sets the image's whole list.
+    pub whole_list: bool,
     /// Accounts the resources planned so far add (known accounts not shared yet, plus unknown ones).
     pub added: usize,
     /// How many resources of this preview add them.
@@ -186,8 +202,9 @@ impl Preview {
 
     /// Records that the resource `urn` would share `image_id` with `planned` (replacing what it planned
     /// before) and counts, at that moment, the accounts the image would have after `up`: those in
-    /// `existing` plus every planned account not among them. Resources planned later see this one; so of 51
-    /// new accounts on an empty image, exactly the resource planned last exceeds the quota.
+    /// `existing` plus every planned account not among them; when a resource sets the whole list, only the
+    /// planned accounts. Resources planned later see this one; so of 51 new accounts on an empty image,
+    /// exactly the resource planned last exceeds the quota.
     pub fn plan_shares(
         &self,
         image_id: &str,
@@ -198,6 +215,8 @@ impl Preview {
         let mut all = lock(&self.planned_shares);
         let by_urn = all.entry(image_id.to_string()).or_default();
         by_urn.insert(urn.to_string(), planned);
+        let whole_list = by_urn.values().any(|p| p.whole_list);
+        let existing: &[String] = if whole_list { &[] } else { existing };
         let known: BTreeSet<&String> = by_urn
             .values()
             .flat_map(|p| &p.known)
@@ -206,6 +225,7 @@ impl Preview {
         let unknown: usize = by_urn.values().map(|p| p.unknown).sum();
         ShareCount {
             existing: existing.len(),
+            whole_list,
             added: known.len() + unknown,
             resources: by_urn.len(),
         }
@@ -251,6 +271,7 @@ mod tests {
         PlannedShares {
             known: ids.iter().map(|a| a.to_string()).collect(),
             unknown: 0,
+            whole_list: false,
         }
     }
 
@@ -270,6 +291,7 @@ mod tests {
         let unknown = PlannedShares {
             known: BTreeSet::new(),
             unknown: 2,
+            whole_list: false,
         };
         assert_eq!(
             preview
@@ -309,6 +331,52 @@ mod tests {
             })
             .collect();
         assert_eq!(counts, [false, false, false, false, false, true]);
+    }
+
+    #[test]
+    fn a_whole_list_replaces_the_existing_shares_in_the_count() {
+        let preview = Preview::default();
+        let existing: Vec<String> = (0..45).map(|i| format!("e{i}")).collect();
+        let single = preview.plan_shares("m-1", "urn:one", accounts(&["n1"]), &existing);
+        assert_eq!(
+            (single.existing, single.total(), single.whole_list),
+            (45, 46, false)
+        );
+        // The list keeps two of the existing accounts and adds one; the others are removed.
+        let listed = ["e0".to_string(), "e1".to_string(), "n2".to_string()];
+        let list = preview.plan_shares(
+            "m-1",
+            "urn:list",
+            PlannedShares::whole_list(Some(&listed)),
+            &existing,
+        );
+        assert_eq!((list.existing, list.added, list.whole_list), (0, 4, true));
+        assert!(!list.exceeds_quota());
+        // An account both listed and shared one by one counts once.
+        let again = preview.plan_shares("m-1", "urn:two", accounts(&["n2"]), &existing);
+        assert_eq!((again.total(), again.resources), (4, 3));
+        // A list whose accounts are not known yet counts for nothing, but still replaces the existing.
+        let unknown = preview.plan_shares(
+            "m-2",
+            "urn:list",
+            PlannedShares::whole_list(None),
+            &existing,
+        );
+        assert_eq!((unknown.total(), unknown.whole_list), (0, true));
+        // Past fifty with the list's accounts and the single shares together.
+        let many: Vec<String> = (0..50).map(|i| format!("l{i}")).collect();
+        let full = preview.plan_shares(
+            "m-3",
+            "urn:list",
+            PlannedShares::whole_list(Some(&many)),
+            &[],
+        );
+        assert!(!full.exceeds_quota());
+        assert!(
+            preview
+                .plan_shares("m-3", "urn:one", accounts(&["n1"]), &[])
+                .exceeds_quota()
+        );
     }
 
     #[test]

@@ -429,3 +429,112 @@ async fn a_secret_value_stays_out_of_a_preview_failure() {
         "{err}"
     );
 }
+
+const LIST: &str = "alicloud:ecs:ImageShareList";
+
+/// A preview's Create of an `ImageShareList` of `image` with `accounts`.
+async fn preview_list(
+    p: &mut Provider,
+    name: &str,
+    image: &str,
+    accounts: &[String],
+) -> Result<(), String> {
+    let inputs =
+        json!({"imageId": image, "accountIds": accounts, "isPublic": false, "keepOnDelete": false});
+    preview(p, LIST, name, inputs).await
+}
+
+#[tokio::test]
+async fn a_share_list_replaces_the_existing_shares_and_counts_with_the_single_shares_of_its_image()
+{
+    let emu = Emulator::start().await;
+    let existing = share_out_of_band(&emu, IMAGE_1, 45).await;
+    let mut p = Provider::configured(&emu).await;
+
+    // The list keeps 5 of the 45 shares and adds 40: 45 after `up`, since it removes the 40 others.
+    let mut listed: Vec<String> = existing[..5].to_vec();
+    listed.extend(new_accounts(40));
+    preview_list(&mut p, "list", IMAGE_1, &listed)
+        .await
+        .expect("45 accounts fit");
+
+    // Six more accounts of the same image, shared one by one: the one planned last makes 51.
+    let singles: Vec<String> = (41..=46).map(|i| format!("5{i:015}")).collect();
+    let results = futures_join(&p, &singles).await;
+    let refused: Vec<&String> = results
+        .iter()
+        .filter_map(|(a, r)| r.as_ref().err().map(|_| a))
+        .collect();
+    assert_eq!(refused.len(), 1, "{results:?}");
+    let err = results
+        .iter()
+        .find_map(|(_, r)| r.as_ref().err())
+        .expect("one refusal");
+    for part in [
+        "an ImageShareList of this preview sets the image's share list",
+        "51 accounts",
+        "limit of 50 accounts",
+        "QuotaExceed.ShareImageUser",
+    ] {
+        assert!(err.contains(part), "{part:?} missing from: {err}");
+    }
+
+    // Shares planned first, then a list that brings the image past 50: the list is refused.
+    let singles: Vec<String> = new_accounts(3);
+    for account in &singles {
+        preview(
+            &mut p,
+            SHARE,
+            &format!("other-{account}"),
+            json!({"imageId": IMAGE_2, "accountId": account}),
+        )
+        .await
+        .expect("three shares fit");
+    }
+    let many: Vec<String> = (100..148).map(|i| format!("5{i:015}")).collect();
+    let err = preview_list(&mut p, "big-list", IMAGE_2, &many)
+        .await
+        .expect_err("48 + 3 accounts do not fit");
+    for part in [
+        LIST,
+        "\"big-list\"",
+        IMAGE_2,
+        "make 51 accounts",
+        "QuotaExceed.ShareImageUser",
+    ] {
+        assert!(err.contains(part), "{part:?} missing from: {err}");
+    }
+
+    // A list of an image that is missing or another account's is refused like a share of it.
+    for image in ["m-bp1doesnotexist0001", OTHERS_IMAGE] {
+        let err = preview_list(&mut p, "lost", image, &new_accounts(1))
+            .await
+            .expect_err("the preview fails");
+        for part in [LIST, image, "cn-hangzhou", "Check imageId"] {
+            assert!(err.contains(part), "{part:?} missing from: {err}");
+        }
+    }
+    // One walk per image, whatever asked.
+    assert_eq!(emu.count("DescribeImageSharePermission").await, 4);
+    assert_nothing_changed(&emu).await;
+}
+
+#[tokio::test]
+async fn a_share_list_whose_accounts_are_unknown_still_checks_its_image() {
+    let emu = Emulator::start().await;
+    let mut p = Provider::configured(&emu).await;
+    let inputs = json!({"imageId": IMAGE_1, "accountIds": UNKNOWN, "isPublic": false, "keepOnDelete": false});
+    preview(&mut p, LIST, "later", inputs)
+        .await
+        .expect("an unknown list passes");
+    let inputs = json!({"imageId": "m-bp1doesnotexist0001", "accountIds": UNKNOWN});
+    preview(&mut p, LIST, "lost", inputs)
+        .await
+        .expect_err("a missing image is refused whatever the accounts");
+    let inputs = json!({"imageId": UNKNOWN, "accountIds": new_accounts(2)});
+    preview(&mut p, LIST, "unknown-image", inputs)
+        .await
+        .expect("nothing to ask about an unknown image");
+    assert_eq!(emu.count("DescribeImageSharePermission").await, 2);
+    assert_nothing_changed(&emu).await;
+}

@@ -1,6 +1,6 @@
 """`pulumi preview` fails for what `pulumi up` would refuse, through the real CLI: a share of an image that does
 not exist or is another account's, the 51st account of an image counting what is shared already and what the
-preview would add, an ECD image of a desktop that does not exist or with a name in use. Each failure names
+preview would add (an ImageShareList's accounts in place of what it would remove), an ECD image of a desktop that does not exist or with a name in use. Each failure names
 the resource, the value and the fix; the preview makes only read-only calls, one walk per image, and changes
 nothing."""
 import pytest
@@ -105,3 +105,30 @@ def test_an_ecd_image_of_a_missing_desktop_or_with_a_name_in_use_fails_the_previ
     passed = stack.preview()
     assert planned_creates(passed.stdout, "alicloud:ecd:Image") == 1, passed.stdout
     assert set(emulator.calls()) == {"DescribeDesktops", "DescribeImages"}, emulator.calls()
+
+
+def test_a_share_list_warns_of_what_it_would_remove_and_counts_with_the_single_shares(stack, emulator):
+    outside = SEEDED[:3]
+    for account in outside:
+        emulator.control("POST", "ecs/share", {"regionId": REGION, "imageId": IMAGE_1, "accountId": account})
+    try:
+        # The list keeps one share made outside the stack and adds 46: 47 accounts after `up`, the other two
+        # removed, which the preview says.
+        listed = [outside[0], *SEEDED[3:49]]
+        stack.configure(imageId=IMAGE_1, listAccounts=",".join(listed))
+        emulator.control("POST", "calls/reset")
+        passed = stack.preview()
+        out = passed.stdout + passed.stderr
+        assert_says(out, "would unshare image", IMAGE_1, f"{outside[1]}, {outside[2]}", "import the list first")
+        assert emulator.calls() == {"DescribeImageSharePermission": 1}, emulator.calls()
+
+        # Four single shares of the same image besides the list's 47 make 51.
+        stack.configure(accounts=",".join([ACCOUNT_B, *SEEDED[49:50], *[f"5{i:015}" for i in range(2)]]))
+        out = failed_preview(stack, emulator)
+        assert_says(out, IMAGE_1, "51 accounts", "QuotaExceed.ShareImageUser")
+        assert ("make 51 accounts" in out) or ("an ImageShareList of this preview sets" in out), out
+        assert emulator.calls().get("DescribeImageSharePermission") == 1, emulator.calls()
+        assert emulator.shared_with(IMAGE_1) == outside
+    finally:
+        for account in outside:
+            emulator.control("POST", "ecs/unshare", {"regionId": REGION, "imageId": IMAGE_1, "accountId": account})

@@ -19,6 +19,7 @@ use super::{
 };
 use crate::alicloud::{self, CallContext, ImageShares, SHARE_ACCOUNTS_PER_CALL};
 use crate::check::{self, Failure};
+use crate::preview::{PlannedShares, Preview, SHARES_PER_IMAGE};
 use crate::schema::ResourceSpec;
 use crate::values::{self, Props};
 
@@ -27,8 +28,6 @@ const IMAGE_ID: &str = "imageId";
 const ACCOUNT_IDS: &str = "accountIds";
 const IS_PUBLIC: &str = "isPublic";
 
-/// The most accounts one image can be shared with (ECS quota; ModifyImageSharePermission API reference).
-const SHARES_PER_IMAGE: usize = 50;
 /// Alibaba's answer to unpublishing an image that is not public: what unpublishing wanted
 /// (ModifyImageSharePermission API reference, error table).
 const NOT_PUBLIC: &[&str] = &["Image.NotPublic"];
@@ -386,6 +385,61 @@ impl TypedResource for ImageShareList {
             ));
         }
         failures
+    }
+
+    async fn check_create(
+        &self,
+        ctx: &Ctx<'_>,
+        preview: &Preview,
+        news: &ShareListView,
+    ) -> Result<(), ResourceError> {
+        let Some(image_id) = news.image_id.as_deref() else {
+            return Ok(());
+        };
+        let (token, name, region) = (Self::TOKEN, ctx.logical_name(), ctx.client.region());
+        let Some(existing) = preview.shares_of(ctx.client, &ctx.call, image_id).await? else {
+            return Err(ResourceError::Failed(format!(
+                "{token} {name:?}: imageId {image_id} is not a custom image of this account in region \
+                 {region}: no such image exists there, or it belongs to another account, and only its owner \
+                 can share an image (`pulumi up` would fail: no such image). Check imageId, or give the \
+                 resource a provider configured for the image's region"
+            )));
+        };
+        let accounts = news.account_ids.as_deref();
+        if let Some(accounts) = accounts {
+            let removed: Vec<&str> = existing
+                .iter()
+                .filter(|a| !accounts.contains(a))
+                .map(String::as_str)
+                .collect();
+            if !removed.is_empty() {
+                ctx.progress.warn(format!(
+                    "{token} {name:?} would unshare image {image_id} from accounts it does not list, shared \
+                     outside this stack: {}. Add them to accountIds to keep them, or import the list first \
+                     (`pulumi import {token} <name> {image_id}`)",
+                    removed.join(", ")
+                ));
+            }
+        }
+        // Its own accounts are at most 50 (Check); with shares of the same image made one by one in this
+        // preview, the two together may not be.
+        let count = preview.plan_shares(
+            image_id,
+            ctx.urn,
+            PlannedShares::whole_list(accounts),
+            &existing,
+        );
+        if count.exceeds_quota() {
+            preview.withdraw_shares(image_id, ctx.urn);
+            return Err(ResourceError::Failed(format!(
+                "{token} {name:?}: its accountIds and the ImageSharePermission resources of this preview that \
+                 share image {image_id} make {} accounts, beyond Alibaba's limit of {SHARES_PER_IMAGE} \
+                 accounts per image (`pulumi up` would fail with QuotaExceed.ShareImageUser). Manage the \
+                 image's shares with this list alone",
+                count.total()
+            )));
+        }
+        Ok(())
     }
 
     async fn create(

@@ -204,15 +204,26 @@ impl TypedResource for ImageSharePermission {
                 || "an account not known until `pulumi up`".to_string(),
                 |a| format!("account {a}"),
             );
+            let counted = if count.whole_list {
+                format!(
+                    "an ImageShareList of this preview sets the image's share list, and the shares of it \
+                     this preview would create make that {} accounts (counting both",
+                    count.total()
+                )
+            } else {
+                format!(
+                    "the image is shared with {} accounts now, and the shares of it this preview would \
+                     create add {} more ({} in all",
+                    count.existing,
+                    count.added,
+                    count.total()
+                )
+            };
             return Err(ResourceError::Failed(format!(
                 "{token} {name:?}: sharing image {image_id} with {account} would exceed Alibaba's limit of \
-                 {SHARES_PER_IMAGE} accounts per image: the image is shared with {} accounts now, and the \
-                 shares of it this preview would create add {} more ({} in all; `pulumi up` would fail \
-                 with QuotaExceed.ShareImageUser). Share the image with fewer accounts: remove shares of it \
+                 {SHARES_PER_IMAGE} accounts per image: {counted}; `pulumi up` would fail with \
+                 QuotaExceed.ShareImageUser). Share the image with fewer accounts: remove shares of it \
                  from the program, or remove existing shares of it first",
-                count.existing,
-                count.added,
-                count.total(),
             )));
         }
         Ok(())

@@ -1,5 +1,6 @@
 // Preview checks program: one share of `imageId` per account in `accounts` (comma-separated), named
-// `share-<account>`, and, with `desktopId`, one ECD image named `imageName`.
+// `share-<account>`; with `listAccounts` (comma-separated), an ImageShareList `list` of `imageId`; and, with
+// `desktopId`, one ECD image named `imageName`.
 import * as pulumi from "@pulumi/pulumi";
 import * as alicloud from "@alicloud-rs/pulumi-alicloud";
 
@@ -10,6 +11,13 @@ for (const account of accounts) {
     new alicloud.ecs.ImageSharePermission(`share-${account}`, {
         imageId: config.require("imageId"),
         accountId: account,
+    });
+}
+
+if (config.get("listAccounts")) {
+    new alicloud.ecs.ImageShareList("list", {
+        imageId: config.require("imageId"),
+        accountIds: config.require("listAccounts").split(",").map(a => a.trim()),
     });
 }
 
