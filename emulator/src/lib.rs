@@ -12,6 +12,7 @@ mod ecs;
 pub mod error;
 pub mod metadata;
 pub mod model;
+pub mod options;
 mod params;
 pub mod seed;
 pub mod sts;

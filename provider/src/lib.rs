@@ -37,12 +37,24 @@ use proto::pulumirpc::resource_provider_server::ResourceProviderServer;
 /// Large enough for any schema or state the engine exchanges with us.
 const MAX_MESSAGE_BYTES: usize = 256 * 1024 * 1024;
 
-/// Serves the provider on `listener` until `shutdown` completes.
+/// Serves the provider on `listener` until `shutdown` completes, reading credentials and settings from the
+/// process environment.
 pub async fn serve(
     listener: TcpListener,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), tonic::transport::Error> {
-    let provider = server::Provider::new(Arc::new(alicloud::SystemEnvironment));
+    serve_with(listener, Arc::new(alicloud::SystemEnvironment), shutdown).await
+}
+
+/// Serves the provider on `listener` until `shutdown` completes, reading credentials and settings from `env`
+/// instead of the process environment, so that providers in one process (as the tests run them) each have
+/// an environment of their own. Only the HTTP client's proxy settings still come from the process.
+pub async fn serve_with(
+    listener: TcpListener,
+    env: Arc<dyn alicloud::Environment>,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), tonic::transport::Error> {
+    let provider = server::Provider::new(env);
     let service = ResourceProviderServer::new(provider)
         .max_decoding_message_size(MAX_MESSAGE_BYTES)
         .max_encoding_message_size(MAX_MESSAGE_BYTES);

@@ -124,7 +124,8 @@ async fn thirty_concurrent_shares_of_one_image_are_batched() {
     let accounts: Vec<String> = (0..30).map(account).collect();
     register(&emu, &accounts).await;
     let mut log = BatchLog::new();
-    let mut p = Provider::start(&log.env()).await;
+    // The binary: the batcher's log is what tells that every operation has queued.
+    let mut p = Provider::spawn(&log.env()).await;
     p.configure(emulator_config(&emu)).await.expect("configure");
 
     log.phase();

@@ -485,7 +485,8 @@ async fn unknown_keys_pass_with_a_warning_the_user_sees_and_ignored_keys_are_log
     let emu = Emulator::start().await;
     let log = std::env::temp_dir().join(format!("alicloud-config-log-{}", uuid::Uuid::new_v4()));
     let log_path = log.to_string_lossy().to_string();
-    let mut p = Provider::start(&[
+    // The binary: the log it writes is under test.
+    let mut p = Provider::spawn(&[
         ("PULUMI_ALICLOUD_LOG", "info"),
         ("PULUMI_ALICLOUD_LOG_FILE", &log_path),
     ])

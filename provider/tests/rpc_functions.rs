@@ -70,7 +70,7 @@ async fn share_lookup_lists_every_account_and_names_an_unknown_image() {
 
 #[tokio::test]
 async fn image_lookup_walks_every_page_and_filters() {
-    let emu = Emulator::start_with(&["--image-create-seconds", "0"]).await;
+    let emu = Emulator::with_image_create_seconds(0.0).await;
     let mut p = Provider::configured(&emu).await;
     // More than one page of DescribeImages (at most 100 per page).
     for n in 0..105 {

@@ -144,7 +144,7 @@ async fn create_failed_image_is_cleaned_up() {
 
 #[tokio::test]
 async fn create_timeout_keeps_the_image_in_state() {
-    let emu = Emulator::start_with(&["--image-create-seconds", "30"]).await;
+    let emu = Emulator::with_image_create_seconds(30.0).await;
     let mut p = Provider::configured(&emu).await;
     let err = p
         .create(
@@ -183,7 +183,7 @@ async fn create_timeout_keeps_the_image_in_state() {
 
 #[tokio::test]
 async fn cancel_stops_a_wait_promptly_and_keeps_the_image() {
-    let emu = Emulator::start_with(&["--image-create-seconds", "0"]).await;
+    let emu = Emulator::with_image_create_seconds(0.0).await;
     // Held: the image stays `Creating` for good, so only the cancel can end the wait (before the 15-minute
     // default timeout).
     emu.hold_images().await;

@@ -82,7 +82,7 @@ async fn a_share_whose_removal_was_applied_before_the_cancel_is_reported_deleted
 async fn an_image_whose_create_was_applied_before_the_cancel_is_kept_and_finished_by_the_next_update()
  {
     for hold in [Some(1500), None] {
-        let emu = Emulator::start_with(&["--image-create-seconds", "0"]).await;
+        let emu = Emulator::with_image_create_seconds(0.0).await;
         let p = Provider::configured(&emu).await;
         emu.hold_images().await;
         hold_answer(&emu, "CreateImage", hold).await;
@@ -119,7 +119,7 @@ async fn an_image_whose_create_was_applied_before_the_cancel_is_kept_and_finishe
 
 #[tokio::test]
 async fn an_image_update_applied_before_the_cancel_is_reported_done() {
-    let emu = Emulator::start_with(&["--image-create-seconds", "0"]).await;
+    let emu = Emulator::with_image_create_seconds(0.0).await;
     let mut p = Provider::configured(&emu).await;
     let olds = json!({"desktopId": DESKTOP_1, "imageName": "golden", "description": "first"});
     let (id, state) = p.create(IMAGE, olds, false, 60.0).await.expect("image");
@@ -151,7 +151,7 @@ async fn an_image_update_applied_before_the_cancel_is_reported_done() {
 
 #[tokio::test]
 async fn an_image_delete_accepted_before_the_cancel_is_reported_deleted() {
-    let emu = Emulator::start_with(&["--image-create-seconds", "0"]).await;
+    let emu = Emulator::with_image_create_seconds(0.0).await;
     let mut p = Provider::configured(&emu).await;
     let (id, state) = p
         .create(
@@ -223,7 +223,7 @@ async fn the_fifty_first_share_says_how_many_there_are_and_how_to_make_room() {
 #[tokio::test]
 async fn a_cancelled_update_keeps_the_secret_markings_of_the_old_state() {
     use pulumi_resource_alicloud::values;
-    let emu = Emulator::start_with(&["--image-create-seconds", "0"]).await;
+    let emu = Emulator::with_image_create_seconds(0.0).await;
     emu.hold_images().await;
     // An image still being made, as an interrupted create leaves it.
     let p = Provider::configured(&emu).await;

@@ -26,7 +26,7 @@ async fn provider_with(config: Value) -> Provider {
 
 #[tokio::test]
 async fn auth_and_region_errors_fail_read_and_delete_instead_of_dropping_the_resource() {
-    let emu = Emulator::start_with(&["--image-create-seconds", "0"]).await;
+    let emu = Emulator::with_image_create_seconds(0.0).await;
     let mut good = Provider::configured(&emu).await;
     let (share_id, share) = good
         .create(
@@ -144,7 +144,7 @@ async fn a_share_made_outside_the_stack_is_not_adopted() {
 
 #[tokio::test]
 async fn secret_inputs_stay_secret_in_every_output_and_out_of_messages() {
-    let emu = Emulator::start_with(&["--image-create-seconds", "0"]).await;
+    let emu = Emulator::with_image_create_seconds(0.0).await;
     let mut p = Provider::configured(&emu).await;
     let account = values::secret(json!(OTHER_ACCOUNT));
     let (id, outputs) = p
@@ -211,7 +211,7 @@ async fn secret_inputs_stay_secret_in_every_output_and_out_of_messages() {
 
 #[tokio::test]
 async fn an_image_named_like_one_this_resource_did_not_make_is_refused() {
-    let emu = Emulator::start_with(&["--image-create-seconds", "0"]).await;
+    let emu = Emulator::with_image_create_seconds(0.0).await;
     let mut p = Provider::configured(&emu).await;
     let theirs = emu
         .control(
@@ -240,7 +240,7 @@ async fn an_image_named_like_one_this_resource_did_not_make_is_refused() {
 
 #[tokio::test]
 async fn an_interrupted_autonamed_create_is_resumed_not_repeated() {
-    let emu = Emulator::start_with(&["--image-create-seconds", "0"]).await;
+    let emu = Emulator::with_image_create_seconds(0.0).await;
     let mut p = Provider::configured(&emu).await;
     let (inputs, failures) = p
         .check(IMAGE, json!({}), json!({"desktopId": DESKTOP_1}))

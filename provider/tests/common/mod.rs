@@ -1,11 +1,18 @@
-//! Test harness: the provider binary driven over gRPC exactly as the engine drives it, against the
-//! emulator binary reached through the provider's ordinary endpoint configuration.
+//! Test harness: the provider driven over gRPC exactly as the engine drives it, against the emulator
+//! reached through the provider's ordinary endpoint configuration. Both run in the test's own process (on
+//! loopback, each with its own state), so the emulator is always the one just built; the provider's binary
+//! is spawned only by tests of what the binary itself does (see [`Provider::spawn`]).
 #![allow(dead_code)] // each test file uses a different part of the harness
 
-use std::path::PathBuf;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
 use std::process::Stdio;
+use std::sync::Arc;
 use std::time::Duration;
 
+use alicloud_emulator::options::Options;
+use alicloud_emulator::{Timing, serve, serve_metadata};
+use pulumi_resource_alicloud::alicloud::{Environment, MapEnvironment, SystemEnvironment};
 use pulumi_resource_alicloud::proto::pulumirpc::resource_provider_client::ResourceProviderClient;
 use pulumi_resource_alicloud::proto::pulumirpc::{
     CheckRequest, ConfigureRequest, CreateRequest, DeleteRequest, DiffRequest, ReadRequest,
@@ -13,8 +20,11 @@ use pulumi_resource_alicloud::proto::pulumirpc::{
 };
 use pulumi_resource_alicloud::values::{self, Props};
 use serde_json::{Value, json};
+use tempfile::TempDir;
 use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::net::TcpListener;
 use tokio::process::{Child, Command};
+use tokio::sync::oneshot;
 use tonic::transport::Channel;
 
 pub const SHARE: &str = "alicloud:ecs:ImageSharePermission";
@@ -50,50 +60,56 @@ async fn first_line(child: &mut Child) -> String {
     line
 }
 
-fn target_dir() -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target"))
-}
-
-/// The emulator process and its control API.
+/// An emulator served in-process, and its control API. Dropping it stops the emulator as stopping the
+/// binary does: held requests are let go and it stops listening.
 pub struct Emulator {
     pub url: String,
     http: reqwest::Client,
-    _child: Child,
+    /// Dropping it ends the server's shutdown future.
+    _stop: oneshot::Sender<()>,
 }
 
 impl Emulator {
+    /// ECD images take 0.3 s to make.
     pub async fn start() -> Emulator {
-        Self::start_with(&["--image-create-seconds", "0.3"]).await
+        Self::with_image_create_seconds(0.3).await
     }
 
-    pub async fn start_with(args: &[&str]) -> Emulator {
-        let bin = std::env::var_os("ALICLOUD_EMULATOR_BIN")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| target_dir().join("debug/alicloud-emulator"));
-        assert!(
-            bin.exists(),
-            "{} is missing: run `cargo build -p alicloud-emulator` (cargo test --workspace does)",
-            bin.display()
+    /// ECD images take `seconds` to make.
+    pub async fn with_image_create_seconds(seconds: f64) -> Emulator {
+        Self::start_with(Options {
+            timing: Timing {
+                image_create_seconds: seconds,
+                ..Timing::default()
+            },
+            ..Options::default()
+        })
+        .await
+    }
+
+    /// An emulator as the binary would start with `options`, its ports included (0: any free one).
+    pub async fn start_with(options: Options) -> Emulator {
+        let shared = options.shared().expect("the emulator's state loads");
+        let listener = TcpListener::bind(("127.0.0.1", options.port))
+            .await
+            .expect("emulator binds 127.0.0.1");
+        let metadata = TcpListener::bind(("127.0.0.1", options.metadata_port))
+            .await
+            .expect("metadata service binds 127.0.0.1");
+        let url = format!(
+            "http://{}",
+            listener.local_addr().expect("emulator address")
         );
-        let mut child = Command::new(&bin)
-            .args(["--port", "0"])
-            .args(args)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .kill_on_drop(true)
-            .spawn()
-            .expect("emulator starts");
-        let url = first_line(&mut child).await;
-        assert!(
-            url.starts_with("http://127.0.0.1:"),
-            "unexpected emulator banner {url:?}"
-        );
+        let (stop, stopped) = oneshot::channel::<()>();
+        // The metadata service stops when the API server does.
+        tokio::spawn(serve_metadata(metadata, shared.clone()));
+        tokio::spawn(serve(listener, shared, async move {
+            let _ = stopped.await;
+        }));
         Emulator {
             url,
             http: reqwest::Client::new(),
-            _child: child,
+            _stop: stop,
         }
     }
 
@@ -179,28 +195,102 @@ impl Emulator {
     }
 }
 
-/// The provider process and a gRPC client to it.
-/// A provider process and a gRPC client to it; clones share the process (stopped with the last clone).
+/// A provider and a gRPC client to it; clones share the provider (stopped with the last clone).
 #[derive(Clone)]
 pub struct Provider {
     pub client: ResourceProviderClient<Channel>,
-    _child: std::sync::Arc<Child>,
+    _running: Arc<Running>,
+}
+
+/// What keeps a provider running; dropping it stops the provider and removes its home.
+struct Running {
+    _server: Server,
+    _home: TempDir,
+}
+
+enum Server {
+    /// Dropping the sender ends the in-process server's shutdown future.
+    InProcess(oneshot::Sender<()>),
+    /// Killed on drop.
+    Process(Child),
+}
+
+/// The variables a test's provider sees: a fresh home, `PATH`, and `env`; nothing else of the test process.
+fn provider_vars(home: &Path, env: &[(&str, &str)]) -> HashMap<String, String> {
+    let mut vars = HashMap::from([
+        ("HOME".to_string(), home.to_string_lossy().into_owned()),
+        (
+            "PATH".to_string(),
+            std::env::var("PATH").unwrap_or_default(),
+        ),
+    ]);
+    vars.extend(env.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+    vars
+}
+
+fn provider_home() -> TempDir {
+    tempfile::Builder::new()
+        .prefix("alicloud-provider-test-")
+        .tempdir()
+        .expect("temp home")
+}
+
+/// An in-process provider's environment: the variables and home a spawned one gets, and the files on
+/// disk, as the binary reads them.
+#[derive(Clone)]
+struct TestEnvironment(MapEnvironment);
+
+impl Environment for TestEnvironment {
+    fn var(&self, name: &str) -> Option<String> {
+        self.0.var(name)
+    }
+
+    fn home_dir(&self) -> Option<PathBuf> {
+        self.0.home_dir()
+    }
+
+    fn read_file(&self, path: &Path) -> std::io::Result<Option<String>> {
+        SystemEnvironment.read_file(path)
+    }
+
+    fn to_shared(&self) -> Arc<dyn Environment> {
+        Arc::new(self.clone())
+    }
 }
 
 impl Provider {
-    /// Starts the provider with a clean environment plus `env`.
+    /// Starts the provider in-process with a clean environment plus `env`: exactly what [`Provider::spawn`]
+    /// gives the binary.
     pub async fn start(env: &[(&str, &str)]) -> Provider {
-        let home =
-            std::env::temp_dir().join(format!("alicloud-provider-test-{}", uuid::Uuid::new_v4()));
-        std::fs::create_dir_all(&home).expect("temp home");
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_pulumi-resource-alicloud"));
-        cmd.env_clear()
-            .env("HOME", &home)
-            .env("PATH", std::env::var("PATH").unwrap_or_default());
-        for (k, v) in env {
-            cmd.env(k, v);
-        }
-        let mut child = cmd
+        let home = provider_home();
+        let env = TestEnvironment(MapEnvironment {
+            vars: provider_vars(home.path(), env),
+            files: HashMap::new(),
+            home: Some(home.path().to_path_buf()),
+        });
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("provider binds 127.0.0.1");
+        let port = listener.local_addr().expect("provider address").port();
+        let (stop, stopped) = oneshot::channel::<()>();
+        tokio::spawn(async move {
+            pulumi_resource_alicloud::serve_with(listener, Arc::new(env), async move {
+                let _ = stopped.await;
+            })
+            .await
+            .expect("the provider serves");
+        });
+        Self::connect(port, Server::InProcess(stop), home).await
+    }
+
+    /// Starts the provider binary with a clean environment plus `env`, for tests of what only the binary
+    /// does: its log (`PULUMI_ALICLOUD_LOG`, `PULUMI_ALICLOUD_LOG_FILE`), the port line, signals, being
+    /// killed. Cargo builds the binary for these tests, so it is always the current one.
+    pub async fn spawn(env: &[(&str, &str)]) -> Provider {
+        let home = provider_home();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_pulumi-resource-alicloud"))
+            .env_clear()
+            .envs(provider_vars(home.path(), env))
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .kill_on_drop(true)
@@ -208,12 +298,19 @@ impl Provider {
             .expect("provider starts");
         let port = first_line(&mut child).await;
         let port: u16 = port.trim().parse().expect("first stdout line is the port");
+        Self::connect(port, Server::Process(child), home).await
+    }
+
+    async fn connect(port: u16, server: Server, home: TempDir) -> Provider {
         let client = ResourceProviderClient::connect(format!("http://127.0.0.1:{port}"))
             .await
             .expect("provider accepts gRPC");
         Provider {
             client,
-            _child: std::sync::Arc::new(child),
+            _running: Arc::new(Running {
+                _server: server,
+                _home: home,
+            }),
         }
     }
 
