@@ -73,10 +73,10 @@ async fn list_lifecycle_costs_one_walk_and_a_call_per_ten_accounts() {
     );
     let inputs = Value::Object(checked.clone());
 
-    // Preview calls nothing.
+    // Preview changes nothing: one walk checks the image (and what the list would remove).
     let (preview, calls) = calls_of(&emu, p.create(LIST, inputs.clone(), true, 0.0)).await;
     preview.expect("preview");
-    assert_eq!(calls, (0, 0));
+    assert_eq!(calls, (1, 0));
 
     let (created, calls) = calls_of(&emu, p.create(LIST, inputs.clone(), false, 0.0)).await;
     let (id, outputs) = created.expect("create");
