@@ -53,7 +53,11 @@ fn init_logging() {
     }
 }
 
-#[tokio::main]
+/// One thread serves every RPC: all the provider's work is asynchronous (network calls, timers, the engine's
+/// log stream) and each RPC's own computing takes microseconds, so concurrent RPCs interleave on it without
+/// waiting on one another. A multi-thread runtime would add a worker thread per core and, through its
+/// scheduler's statistics, libm: about 0.6 MB more resident memory for no faster answer.
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
     init_logging();
     let listener = match TcpListener::bind("127.0.0.1:0").await {

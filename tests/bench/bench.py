@@ -662,7 +662,7 @@ def main():
 
     for binary in (PROVIDER, EMULATOR):
         if not binary.exists():
-            sys.exit(f"{binary} is missing: cargo build --release -p pulumi-resource-alicloud -p alicloud-emulator")
+            sys.exit(f"{binary} is missing: cargo build --release -p {binary.name} (one package at a time)")
     started = datetime.now(timezone.utc)
     table = Table()
     work = pathlib.Path(tempfile.mkdtemp(prefix="alicloud-bench-"))
