@@ -184,15 +184,8 @@ impl TypedResource for ImageSharePermission {
             return Ok(());
         };
         let account_id = news.account_id.as_deref();
-        let (token, name, region) = (Self::TOKEN, ctx.logical_name(), ctx.client.region());
-        let Some(existing) = preview.shares_of(ctx.client, &ctx.call, image_id).await? else {
-            return Err(ResourceError::Failed(format!(
-                "{token} {name:?}: imageId {image_id} is not a custom image of this account in region \
-                 {region}: no such image exists there, or it belongs to another account, and only its owner \
-                 can share an image (`pulumi up` would fail with InvalidImageId.NotFound). Check imageId, or \
-                 give the resource a provider configured for the image's region"
-            )));
-        };
+        let existing = super::owned_image_shares(ctx, preview, Self::TOKEN, image_id).await?;
+        let (token, name) = (Self::TOKEN, ctx.logical_name());
         if let Some(account) = account_id.filter(|a| existing.iter().any(|e| e == a)) {
             return Err(Self::already_shared(ctx, image_id, account));
         }

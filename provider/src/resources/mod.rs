@@ -409,6 +409,28 @@ impl<R: TypedResource> Resource for R {
 }
 
 /// Every resource this provider knows, by token.
+/// At preview, every account `image_id` is shared with now (one walk per image and process, kept in
+/// `preview`); an error naming the resource `token` of `ctx` when the caller has no such image in the region.
+async fn owned_image_shares(
+    ctx: &Ctx<'_>,
+    preview: &Preview,
+    token: &str,
+    image_id: &str,
+) -> Result<std::sync::Arc<Vec<String>>, ResourceError> {
+    let (name, region) = (ctx.logical_name(), ctx.client.region());
+    preview
+        .shares_of(ctx.client, &ctx.call, image_id)
+        .await?
+        .ok_or_else(|| {
+            ResourceError::Failed(format!(
+                "{token} {name:?}: imageId {image_id} is not a custom image of this account in region \
+                 {region}: no such image exists there, or it belongs to another account, and only its owner \
+                 can share an image (`pulumi up` would fail with InvalidImageId.NotFound). Check imageId, or \
+                 give the resource a provider configured for the image's region"
+            ))
+        })
+}
+
 pub fn registry(schema: &'static Schema) -> Vec<Box<dyn Resource>> {
     let spec = |token: &str| {
         // Both tokens are in the embedded schema; the schema tests guard it.
