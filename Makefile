@@ -11,6 +11,9 @@ LANGUAGES := nodejs python go dotnet
 # End-to-end test files run in this many pytest-xdist workers, each with its own emulator and runtimes; most of
 # a test's time is spent waiting on the engine and the emulator, so two workers fit two cores.
 E2E_WORKERS ?= 2
+# The release plugin is built for this named triple, as `make dist` builds it, so that its symbol names are
+# those provider/symbol-order.txt lists (tests/bench/symbol_order.py).
+HOST_TRIPLE = $(shell rustc -vV | sed -n 's/^host: //p')
 
 # Go modules are pinned by the committed go.sum files; the checksum database has no entries for the
 # Pulumi modules, so it is not asked about them.
@@ -29,6 +32,7 @@ help:
 	@echo "make gen-sdk  regenerate sdk/ from schema.json"
 	@echo "make lint     cargo fmt --check and clippy -D warnings"
 	@echo "make bench    measure, print the benchmark table and write it into README.md"
+	@echo "make symbol-order  record the order the release plugin's code is laid out in (provider/symbol-order.txt)"
 	@echo "make readme-tables  copy the last complete fault matrix (target/e2e) into README.md"
 	@echo "make dist     build the release artefacts into dist/ (plugin archive, npm, wheel/sdist, Go module zip, SHA256SUMS)"
 	@echo "make check-version  every version in the sources (and dist/) equals Cargo.toml's workspace version"
@@ -125,7 +129,17 @@ test: tools lint check-crate check-sdk-drift check-sdk test-rust test-vectors te
 # built on its own, as `make dist` builds it: built beside the emulator, it would get the emulator's tokio
 # features (Cargo unifies them), a multi-thread runtime among them.
 .PHONY: bench
-bench: tools
-	cargo build --release -p pulumi-resource-alicloud
-	cargo build --release -p alicloud-emulator
+bench: tools release-builds
 	status=0; tests/bench/bench.py || status=$$?; tests/bench/readme_table.py; exit $$status
+
+.PHONY: release-builds
+release-builds:
+	cargo build --locked --release -p pulumi-resource-alicloud --target $(HOST_TRIPLE)
+	cargo build --locked --release -p alicloud-emulator
+
+# Callgrind comes from Debian's valgrind package.
+.PHONY: symbol-order
+symbol-order: release-builds
+	command -v valgrind >/dev/null || $(if $(filter 0,$(shell id -u)),,sudo) apt-get install -y -q valgrind
+	tests/bench/symbol_order.py
+	cargo build --locked --release -p pulumi-resource-alicloud --target $(HOST_TRIPLE)

@@ -14,7 +14,8 @@
 # Usage: scripts/dist.sh [all | plugin | nodejs | python | go | dotnet | checksums ...]
 #   all (the default) empties dist/ first and runs every part; named parts add to what dist/ holds.
 # The plugin is built for, and named after, rustc's host triple; DIST_TARGET=<rust target triple>
-# cross-builds it for that target instead (the release workflow does so for darwin-amd64).
+# cross-builds it for that target instead (the release workflow names every target). Either way the triple is
+# named to cargo, so that a host build has the symbol names provider/symbol-order.txt lists.
 # PYTHON names the Python interpreter (default python3, else python).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -77,13 +78,8 @@ part_plugin() {
     target_dir="$(cargo metadata --no-deps --format-version 1 --offline |
         "$python" -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')"
     echo "plugin: cargo build --release for $triple ($platform)" >&2
-    if [[ -n "${DIST_TARGET:-}" ]]; then
-        cargo build --locked --release -p pulumi-resource-alicloud --target "$DIST_TARGET"
-        binary="$target_dir/$DIST_TARGET/release/pulumi-resource-alicloud$exe"
-    else
-        cargo build --locked --release -p pulumi-resource-alicloud
-        binary="$target_dir/release/pulumi-resource-alicloud$exe"
-    fi
+    cargo build --locked --release -p pulumi-resource-alicloud --target "$triple"
+    binary="$target_dir/$triple/release/pulumi-resource-alicloud$exe"
     archive="$dist/pulumi-resource-alicloud-v$version-$platform.tar.gz"
     # Written with Python's tarfile so that every runner (GNU tar, bsdtar, Git Bash) makes the same archive:
     # fixed owner and times, the binary executable, everything at the root of the archive.
