@@ -38,8 +38,6 @@ struct Waiting<M, R> {
 /// The requests of one key that no call carries yet; a task of its own sends them.
 struct Queue<M, R> {
     waiting: Vec<Waiting<M, R>>,
-    /// When the key's last call ended: the callers it answered may come back from then on.
-    answered: Option<Instant>,
 }
 
 /// Coalesces concurrent requests on one key into calls of at most `max` members, one call of a key at a
@@ -54,8 +52,11 @@ struct Queue<M, R> {
 /// - every request the callers run at once is outstanding (the learned concurrency is reached): no other
 ///   can come before an answer, so waiting longer would only delay. A caller known to be alone is therefore
 ///   never kept waiting, and a full round of a busy orchestrator goes the moment its last request arrives;
-/// - arrivals stopped: none for `quiet` since the newest request or the end of the key's last call (whose
-///   answered callers may come back), whichever is later; the window grows only while requests keep coming;
+/// - arrivals stopped: none for `quiet` since the newest request or since the callers the last call (of any
+///   key) answered could be back, whichever is later; the window grows only while requests keep coming. An
+///   orchestrator takes its usual time between two requests over each answer (saving its state, say), so
+///   the answered callers could all be back that time per caller after the answer: a pause while it
+///   handles a round of answers is not taken for fewer callers;
 /// - the oldest has waited `window`.
 ///
 /// Requests that arrive while a call of their key is out wait for it to end and go together in the next
@@ -91,6 +92,8 @@ struct State<K, M, R> {
     gap: Option<Duration>,
     /// The usual time a call takes (a moving average).
     call_time: Option<Duration>,
+    /// When the last call ended and how many callers it answered: they may come back from then on.
+    answered: Option<(Instant, usize)>,
 }
 
 /// A moving average that gives the newest sample a quarter of the weight.
@@ -129,6 +132,7 @@ where
                 last_arrival: None,
                 gap: None,
                 call_time: None,
+                answered: None,
             })),
             changed: watch::Sender::new(0),
             adaptive: true,
@@ -177,7 +181,6 @@ where
                         key.clone(),
                         Queue {
                             waiting: vec![waiting],
-                            answered: None,
                         },
                     );
                     tokio::spawn(flush(
@@ -270,9 +273,10 @@ where
         {
             return Next::Send;
         }
-        let last_event = queue
-            .answered
-            .map_or(newest.arrived, |at| at.max(newest.arrived));
+        let last_event = state.answered.map_or(newest.arrived, |(at, callers)| {
+            let back = at + state.gap.unwrap_or_default() * callers as u32;
+            back.max(newest.arrived)
+        });
         let until = (last_event + self.quiet).min(oldest.arrived + self.window);
         if now < until {
             return Next::WaitUntil(until);
@@ -328,6 +332,7 @@ where
             state.outstanding -= sent;
             if sent > 0 {
                 state.call_time = Some(average(state.call_time, started.elapsed()));
+                state.answered = Some((Instant::now(), sent));
             }
             tracing::debug!(
                 members = sent,
@@ -335,7 +340,7 @@ where
                 "batch answered"
             );
             match state.queues.get_mut(&key) {
-                Some(queue) if !queue.waiting.is_empty() => queue.answered = Some(Instant::now()),
+                Some(queue) if !queue.waiting.is_empty() => {}
                 _ => {
                     state.queues.remove(&key);
                     drop(state);
@@ -913,6 +918,22 @@ mod tests {
         F: Fn(usize) -> Fut + Clone + Send + 'static,
         Fut: Future<Output = ()> + Send,
     {
+        saving_work_pool(workers, ops, engine, Duration::ZERO, request).await
+    }
+
+    /// [`work_pool`] with a second serial step of `after` once each request is answered: an orchestrator
+    /// that saves its state before and after every operation, as the Pulumi engine does.
+    async fn saving_work_pool<F, Fut>(
+        workers: usize,
+        ops: usize,
+        engine: Duration,
+        after: Duration,
+        request: F,
+    ) -> Duration
+    where
+        F: Fn(usize) -> Fut + Clone + Send + 'static,
+        Fut: Future<Output = ()> + Send,
+    {
         let start = Instant::now();
         let next = Arc::new(AtomicUsize::new(0));
         let serial = Arc::new(tokio::sync::Mutex::new(()));
@@ -930,6 +951,10 @@ mod tests {
                             tokio::time::sleep(engine).await;
                         }
                         request(op).await;
+                        if !after.is_zero() {
+                            let _step = serial.lock().await;
+                            tokio::time::sleep(after).await;
+                        }
                     }
                 })
             })
@@ -943,9 +968,18 @@ mod tests {
     /// Eight workers run 200 operations of `step` serial work each through an adaptive batcher whose call
     /// takes `took`; returns the time taken and the size of every call.
     async fn batched_pool(step: Duration, took: Duration) -> (Duration, Arc<Mutex<Vec<usize>>>) {
+        batched_saving_pool(step, Duration::ZERO, took).await
+    }
+
+    /// [`batched_pool`] on a [`saving_work_pool`].
+    async fn batched_saving_pool(
+        step: Duration,
+        after: Duration,
+        took: Duration,
+    ) -> (Duration, Arc<Mutex<Vec<usize>>>) {
         let (call, sizes) = timed(took);
         let batcher = adaptive(call);
-        let batched = work_pool(8, 200, step, move |op| {
+        let batched = saving_work_pool(8, 200, step, after, move |op| {
             let b = batcher.clone();
             async move {
                 b.submit("m-1".into(), format!("{op}"), &ctx())
@@ -967,15 +1001,37 @@ mod tests {
         let (batched, sizes) = batched_pool(step, took).await;
         let one_call_each = work_pool(8, 200, step, move |_| tokio::time::sleep(took)).await;
         // Only the first round (the concurrency is not known yet) and the last (fewer than it) wait `quiet`
-        // while every worker waits; in between, a batch goes before the last worker comes, so the workers
+        // while every worker waits, the last also for the time its answered callers could take to come
+        // back (one step each); in between, a batch goes before the last worker comes, so the workers
         // never all wait on a call.
         assert!(
-            batched <= one_call_each + 2 * (QUIET + took),
+            batched <= one_call_each + 2 * (QUIET + took) + 8 * step,
             "batched {batched:?}, one call each {one_call_each:?}"
         );
         let sizes = lock(&sizes).clone();
         assert_eq!(sizes.iter().sum::<usize>(), 200);
         assert!(sizes.len() <= 200 / 6, "{} calls: {sizes:?}", sizes.len());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_orchestrator_saving_after_each_answer_keeps_its_rounds_together() {
+        // Eight workers, 200 operations, 4 ms of serial work before and after each request, and a 0.5 ms
+        // call: after a round is answered the orchestrator spends 4 ms on each of its answers before a
+        // worker asks again, longer in all than `quiet`. The callers it answered are coming back, so the
+        // batcher keeps counting eight of them instead of taking the pause for fewer callers.
+        let took = Duration::from_micros(500);
+        let step = Duration::from_millis(4);
+        let (batched, sizes) = batched_saving_pool(step, step, took).await;
+        let one_call_each =
+            saving_work_pool(8, 200, step, step, move |_| tokio::time::sleep(took)).await;
+        let sizes = lock(&sizes).clone();
+        assert_eq!(sizes.iter().sum::<usize>(), 200);
+        assert!(sizes.len() <= 200 / 6, "{} calls: {sizes:?}", sizes.len());
+        // The orchestrator's serial steps, not the batches, set the pace.
+        assert!(
+            batched <= one_call_each * 11 / 10 + 2 * QUIET,
+            "batched {batched:?}, one call each {one_call_each:?}"
+        );
     }
 
     #[tokio::test(start_paused = true)]
