@@ -339,14 +339,15 @@ where
                 outstanding = state.outstanding,
                 "batch answered"
             );
-            match state.queues.get_mut(&key) {
-                Some(queue) if !queue.waiting.is_empty() => {}
-                _ => {
-                    state.queues.remove(&key);
-                    drop(state);
-                    sender.changed.send_modify(|n| *n += 1);
-                    return;
-                }
+            if state
+                .queues
+                .get(&key)
+                .is_none_or(|queue| queue.waiting.is_empty())
+            {
+                state.queues.remove(&key);
+                drop(state);
+                sender.changed.send_modify(|n| *n += 1);
+                return;
             }
         }
         sender.changed.send_modify(|n| *n += 1);

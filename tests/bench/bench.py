@@ -91,11 +91,12 @@ def bench_venv():
     return pathlib.Path(out.stdout.strip())
 
 
-def ensure_venv():
-    """Re-runs this script with the benchmark virtualenv's Python (the gRPC stubs come from its wheel)."""
+def ensure_venv(script=__file__):
+    """Re-runs `script` (this one by default) with the benchmark virtualenv's Python (the gRPC stubs come
+    from its wheel)."""
     venv = bench_venv()
     if pathlib.Path(sys.prefix).resolve() != venv.resolve():
-        os.execv(venv / "bin" / "python", [str(venv / "bin" / "python"), __file__, *sys.argv[1:]])
+        os.execv(venv / "bin" / "python", [str(venv / "bin" / "python"), str(script), *sys.argv[1:]])
     return venv
 
 
@@ -161,10 +162,12 @@ def rss_mb(pid, field="VmRSS"):
 
 
 class Provider:
-    """The release provider, started by this script; its port is the first line of its stdout."""
+    """The release provider, started by this script (under `wrapper`, a command that runs the one after it,
+    when given); its port is the first line of its stdout."""
 
-    def __init__(self, env=None):
-        self.proc = subprocess.Popen([PROVIDER], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env)
+    def __init__(self, env=None, wrapper=()):
+        self.proc = subprocess.Popen([*wrapper, PROVIDER], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                                     env=env)
         line = self.proc.stdout.readline().strip()
         if not line.isdigit():
             self.stop()

@@ -14,11 +14,8 @@ phase so that a new recording diffs cleanly. provider/build.rs hands it to the l
 functions out side by side. Symbol names carry hashes of the toolchain, target, profile and dependency
 versions: record again after changing any of them (`make bench` reports how many of the names it finds).
 """
-import json
-import os
 import pathlib
 import re
-import subprocess
 import sys
 import tempfile
 
@@ -29,12 +26,7 @@ ORDER_FILE = bench.ROOT / "provider" / "symbol-order.txt"
 PROVIDER_URN = "urn:pulumi:order::alicloud-order::pulumi:providers:alicloud::default"
 SHARE_TYPE = "alicloud:ecs:ImageSharePermission"
 IMAGE_TYPE = "alicloud:ecd:Image"
-
-
-def ensure_venv():
-    venv = bench.bench_venv()
-    if pathlib.Path(sys.prefix).resolve() != venv.resolve():
-        os.execv(venv / "bin" / "python", [str(venv / "bin" / "python"), __file__, *sys.argv[1:]])
+SHARE = {"imageId": bench.ONE_IMAGE[0], "accountId": bench.SEED["OTHER_ACCOUNT"]}
 
 
 def struct(values):
@@ -48,40 +40,41 @@ def urn(type_, name):
     return f"urn:pulumi:order::alicloud-order::{type_}::{name}"
 
 
+# Each phase makes its calls through `stub` with the messages of `pb` (provider_pb2), the endpoints at
+# `emulator_host`.
+
 def phase_configure(stub, pb, emulator_host):
-    stub.GetPluginInfo(pb.empty_pb2.Empty(), timeout=60)
+    from google.protobuf import empty_pb2
+    stub.GetPluginInfo(empty_pb2.Empty(), timeout=60)
     config = bench.bridged_config(emulator_host)
-    answer = stub.CheckConfig(pb.provider.CheckRequest(urn=PROVIDER_URN, olds=struct({}), news=struct(config)),
+    answer = stub.CheckConfig(pb.CheckRequest(urn=PROVIDER_URN, olds=struct({}), news=struct(config)),
                               timeout=60)
     if answer.failures:
         raise RuntimeError(f"CheckConfig failed: {answer.failures}")
-    stub.Configure(pb.provider.ConfigureRequest(args=struct(config), acceptSecrets=True, acceptResources=True),
+    stub.Configure(pb.ConfigureRequest(args=struct(config), acceptSecrets=True, acceptResources=True),
                    timeout=60)
 
 
-def phase_preview(stub, pb):
-    share = {"imageId": bench.ONE_IMAGE[0], "accountId": bench.SEED["OTHER_ACCOUNT"]}
+def phase_preview(stub, pb, _emulator_host):
     image = {"desktopId": bench.DESKTOP, "imageName": "golden-desktop", "description": "golden"}
-    for type_, name, inputs in ((SHARE_TYPE, "share", share), (IMAGE_TYPE, "golden", image)):
-        checked = stub.Check(pb.provider.CheckRequest(urn=urn(type_, name), olds=struct({}), news=struct(inputs),
+    for type_, name, inputs in ((SHARE_TYPE, "share", SHARE), (IMAGE_TYPE, "golden", image)):
+        checked = stub.Check(pb.CheckRequest(urn=urn(type_, name), olds=struct({}), news=struct(inputs),
                                                       name=name, type=type_), timeout=60)
         if checked.failures:
             raise RuntimeError(f"Check of {type_} failed: {checked.failures}")
-        stub.Diff(pb.provider.DiffRequest(id="x", urn=urn(type_, name), olds=struct(inputs),
+        stub.Diff(pb.DiffRequest(id="x", urn=urn(type_, name), olds=struct(inputs),
                                           news=struct(dict(inputs)), old_inputs=struct(inputs), name=name,
                                           type=type_), timeout=60)
-    stub.GetSchema(pb.provider.GetSchemaRequest(), timeout=60)
+    stub.GetSchema(pb.GetSchemaRequest(), timeout=60)
 
 
-def phase_update(stub, pb):
-    share = {"imageId": bench.ONE_IMAGE[0], "accountId": bench.SEED["OTHER_ACCOUNT"]}
-    created = stub.Create(pb.provider.CreateRequest(urn=urn(SHARE_TYPE, "share"), properties=struct(share),
+def phase_update(stub, pb, _emulator_host):
+    created = stub.Create(pb.CreateRequest(urn=urn(SHARE_TYPE, "share"), properties=struct(SHARE),
                                                     timeout=300, name="share", type=SHARE_TYPE), timeout=300)
-    stub.Read(pb.provider.ReadRequest(id=created.id, urn=urn(SHARE_TYPE, "share"), properties=created.properties,
-                                      inputs=struct(share), name="share", type=SHARE_TYPE), timeout=300)
-    stub.Delete(pb.provider.DeleteRequest(id=created.id, urn=urn(SHARE_TYPE, "share"),
-                                          properties=created.properties, old_inputs=struct(share), timeout=300,
-                                          name="share", type=SHARE_TYPE), timeout=300)
+    stub.Read(pb.ReadRequest(id=created.id, urn=urn(SHARE_TYPE, "share"), properties=created.properties,
+                             inputs=struct(SHARE), name="share", type=SHARE_TYPE), timeout=300)
+    stub.Delete(pb.DeleteRequest(id=created.id, urn=urn(SHARE_TYPE, "share"), properties=created.properties,
+                                 old_inputs=struct(SHARE), timeout=300, name="share", type=SHARE_TYPE), timeout=300)
 
 
 PHASES = [phase_configure, phase_preview, phase_update]
@@ -110,37 +103,25 @@ def executed_functions(profile, binary_name):
 def record(phases, work, emulator):
     """Runs the plugin under callgrind through the given phases; the functions it ran."""
     import grpc
-    from google.protobuf import empty_pb2
     from pulumi.runtime.proto import provider_pb2, provider_pb2_grpc
 
-    class Pb:
-        provider = provider_pb2
-
-    Pb.empty_pb2 = empty_pb2
     profile = work / f"callgrind.{len(phases)}.out"
-    proc = subprocess.Popen(["valgrind", "--tool=callgrind", "-q", f"--callgrind-out-file={profile}",
-                             "--dump-instr=no", "--demangle=no", str(bench.PROVIDER)],
-                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    provider = bench.Provider(wrapper=["valgrind", "--tool=callgrind", "-q", f"--callgrind-out-file={profile}",
+                                       "--dump-instr=no", "--demangle=no"])
     try:
-        port = proc.stdout.readline().strip()
-        if not port.isdigit():
-            raise RuntimeError(f"the plugin printed {port!r} instead of its port")
-        with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+        with grpc.insecure_channel(f"127.0.0.1:{provider.port}") as channel:
             grpc.channel_ready_future(channel).result(timeout=120)
             stub = provider_pb2_grpc.ResourceProviderStub(channel)
             for phase in phases:
-                if phase is phase_configure:
-                    phase(stub, Pb, emulator.url.removeprefix("http://"))
-                else:
-                    phase(stub, Pb)
+                phase(stub, provider_pb2, emulator.url.removeprefix("http://"))
     finally:
-        proc.terminate()
-        proc.wait(timeout=120)
+        # Callgrind writes the profile as the plugin exits on SIGTERM.
+        provider.stop()
     return executed_functions(profile, bench.PROVIDER.name)
 
 
 def main():
-    ensure_venv()
+    bench.ensure_venv(__file__)
     for binary in (bench.PROVIDER, bench.EMULATOR):
         if not binary.exists():
             sys.exit(f"{binary} is missing: build it as `make symbol-order` does")
